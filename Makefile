@@ -1,0 +1,150 @@
+# gpool: build, run, test and benchmark the Redis module.
+#
+# `make` alone lists the targets. README.md and .ci/run call these targets and nothing else,
+# so what works here works there.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+# Where `make run` listens, and the module's load options (docs/commands.md, "Load options").
+PORT ?= 6379
+MODULE_OPTS ?= timezone America/Los_Angeles debug-clock no
+
+CARGO ?= cargo
+MODULE := $(CURDIR)/target/release/libgpool.so
+RUN_DIR := $(CURDIR)/.run
+PIDFILE := $(RUN_DIR)/redis.pid
+LOGFILE := $(RUN_DIR)/redis.log
+LUA_LIB := lua/gpool.lua
+
+# Debian packages the build, the tests and `make run` need.
+APT_PACKAGES := redis-server redis-tools libclang-dev lua5.1
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
+# Targets `make test` runs after the Rust tests; add more with `make test TEST_EXTRA=...`.
+TEST_EXTRA ?= test-lua
+
+.PHONY: help deps build run stop test test-lua bench fmt clippy clean
+
+help: ## List the targets (the default)
+	@echo "Usage: make <target> [PORT=6379] [MODULE_OPTS='timezone Zone debug-clock no']"
+	@echo
+	@awk 'BEGIN { FS = ":.*## " } /^[a-z][a-z-]*:.*## / { printf "  %-9s %s\n", $$1, $$2 }' \
+		$(firstword $(MAKEFILE_LIST))
+
+deps: ## Install missing Debian packages (redis-server, redis-tools, libclang-dev, lua5.1)
+	@missing=""; \
+	for pkg in $(APT_PACKAGES); do \
+		[ "$$(dpkg-query -W -f='$${Status}' "$$pkg" 2>/dev/null)" = "install ok installed" ] \
+			|| missing="$$missing $$pkg"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		$(SUDO) apt-get update -qq; \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends $$missing; \
+	fi
+	@command -v $(CARGO) >/dev/null || { \
+		echo "error: $(CARGO) not found; install Rust with rustup, or run: . ~/.cargo/env" >&2; \
+		exit 1; }
+
+build: deps ## Build the module: target/release/libgpool.so
+	$(CARGO) build --release
+	@test -f $(MODULE) || { echo "error: the build did not produce $(MODULE)" >&2; exit 1; }
+
+run: build ## Start a local redis-server with the module in the background (.run/)
+	@mkdir -p $(RUN_DIR)
+	@if [ -f $(PIDFILE) ] && kill -0 "$$(cat $(PIDFILE))" 2>/dev/null; then \
+		echo "error: redis-server is already running (pid $$(cat $(PIDFILE)), port" \
+			"$$(cat $(RUN_DIR)/port 2>/dev/null || echo '?')); run 'make stop' first" >&2; \
+		exit 1; \
+	fi
+	@if redis-cli -p $(PORT) PING >/dev/null 2>&1; then \
+		echo "error: something already answers on port $(PORT); choose another: make run PORT=6380" >&2; \
+		exit 1; \
+	fi
+	@# The module is loaded from the command line with an absolute path: a relative
+	@# loadmodule path would be resolved against the data dir, not the repository.
+	@test -f $(MODULE) || { echo "error: $(MODULE) is missing; run 'make build'" >&2; exit 1; }
+	@rm -f $(PIDFILE)
+	@echo $(PORT) > $(RUN_DIR)/port
+	@logstart=$$(( $$(stat -c %s $(LOGFILE) 2>/dev/null || echo 0) + 1 )); \
+	redis-server $(CURDIR)/redis.conf --port $(PORT) --dir $(RUN_DIR) \
+		--daemonize yes --pidfile $(PIDFILE) --logfile $(LOGFILE) \
+		--loadmodule $(MODULE) $(MODULE_OPTS); \
+	for i in $$(seq 100); do \
+		redis-cli -p $(PORT) PING 2>/dev/null | grep -q PONG && exit 0; \
+		tail -c +$$logstart $(LOGFILE) 2>/dev/null | grep -q 'aborting\|Fatal' && break; \
+		sleep 0.1; \
+	done; \
+	echo "error: redis-server did not start on port $(PORT); from $(LOGFILE):" >&2; \
+	tail -c +$$logstart $(LOGFILE) | grep ' # ' | grep -v 'overcommit' | tail -n 3 >&2; \
+	exit 1
+	@if [ -f $(LUA_LIB) ]; then \
+		redis-cli -p $(PORT) -x FUNCTION LOAD REPLACE < $(LUA_LIB) >$(RUN_DIR)/lua.out 2>&1; \
+		if grep -qx '[A-Za-z0-9_]*' $(RUN_DIR)/lua.out; then \
+			echo "loaded the Lua library from $(LUA_LIB)"; \
+		else \
+			echo "error: FUNCTION LOAD of $(LUA_LIB) failed (the server is still running):" >&2; \
+			cat $(RUN_DIR)/lua.out >&2; \
+			exit 1; \
+		fi; \
+	fi
+	@# Keys come from the environment and go to redis-cli on its standard input, so no
+	@# key is printed or shows up in a process's arguments.
+	@if [ -n "$${GEMINI_EMBED_KEY_POOL:-}" ]; then \
+		given=$$(printf '%s\n' "$$GEMINI_EMBED_KEY_POOL" | tr ',' '\n' | tr -d ' \t\r' \
+			| grep -c . || true); \
+		if [ "$$given" -eq 0 ]; then echo "GEMINI_EMBED_KEY_POOL holds no keys" >&2; exit 1; fi; \
+		added=$$(printf '%s\n' "$$GEMINI_EMBED_KEY_POOL" | tr ',' '\n' | tr -d ' \t\r' \
+			| grep . | sed 's/[\\"]/\\&/g' \
+			| { printf 'GPOOL.ADD gemini'; while read -r k; do printf ' "%s"' "$$k"; done; echo; } \
+			| redis-cli -p $(PORT) 2>&1) || true; \
+		case "$$added" in \
+			''|*[!0-9]*) echo "error: adding GEMINI_EMBED_KEY_POOL to pool gemini failed: $$added" >&2; \
+				exit 1;; \
+			*) echo "pool gemini: $$added of $$given keys from GEMINI_EMBED_KEY_POOL were new";; \
+		esac; \
+	fi
+	@echo "redis-server with gpool is running on 127.0.0.1:$(PORT) (data and log in .run/)"
+	@echo "  connect: redis-cli -p $(PORT)"
+	@echo "  stop:    make stop"
+
+stop: ## Stop the redis-server that `make run` started
+	@if ! [ -f $(PIDFILE) ] || ! kill -0 "$$(cat $(PIDFILE))" 2>/dev/null; then \
+		echo "redis-server is not running"; \
+		rm -f $(PIDFILE); \
+		exit 0; \
+	fi; \
+	pid=$$(cat $(PIDFILE)); \
+	kill "$$pid"; \
+	for i in $$(seq 100); do \
+		kill -0 "$$pid" 2>/dev/null || { echo "stopped redis-server (pid $$pid)"; exit 0; }; \
+		sleep 0.1; \
+	done; \
+	echo "error: redis-server (pid $$pid) is still running after 10 s; see $(LOGFILE)" >&2; \
+	exit 1
+
+test: build ## Build, then run every test: cargo test, then the TEST_EXTRA targets (test-lua)
+	$(CARGO) test --release --workspace
+	@for t in $(TEST_EXTRA); do $(MAKE) "$$t"; done
+
+test-lua: ## Check that every lua/*.lua compiles as Lua 5.1 (the Lua inside Redis)
+	@shopt -s nullglob; files=(lua/*.lua); \
+	if [ $${#files[@]} -eq 0 ]; then echo "test-lua: no Lua files yet"; exit 0; fi; \
+	for f in "$${files[@]}"; do luac5.1 -p "$$f"; done; \
+	echo "test-lua: $${#files[@]} file(s) compile"
+
+bench: build ## Benchmark GPOOL.NEXT against INCR and LMOVE (tests/bench/run.sh)
+	tests/bench/run.sh
+
+fmt: ## Format the Rust code
+	$(CARGO) fmt --all
+
+clippy: ## Lint the Rust code; warnings fail
+	$(CARGO) clippy --release --workspace --all-targets -- -D warnings
+
+clean: ## Remove build output (target/); the data in .run/ stays
+	$(CARGO) clean
