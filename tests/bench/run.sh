@@ -1,0 +1,267 @@
+#!/usr/bin/env bash
+# Benchmarks GPOOL.NEXT against plain Redis commands of similar weight.
+#
+# Starts a redis-server of its own (a free loopback port, a temporary dir, no persistence)
+# with the module loaded, fills four pools, and runs redis-benchmark once per row, pipelined
+# (-P 16) over 50 connections. INCR is the floor of what a write costs; LMOVE of a list onto
+# itself is how a key list is rotated without a module. Prints a Markdown table and writes it
+# to target/bench/latest.md.
+#
+# Environment: BENCH_REQUESTS (requests per row, default 2000000), BENCH_SEED (which keys of
+# the 99%-spent pool stay available, default 20240601), MODULE (the module to load), LUA_LIB
+# (the Lua library to load, default lua/gpool.lua).
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+
+requests=${BENCH_REQUESTS:-2000000}
+seed=${BENCH_SEED:-20240601}
+module=${MODULE:-$root/target/release/libgpool.so}
+module_opts="timezone America/Los_Angeles debug-clock no"
+lua_lib=${LUA_LIB:-lua/gpool.lua}
+out=target/bench/latest.md
+clients=50
+pipeline=16
+class=embed
+
+# The pools: name, number of keys, number of keys left available for the class (the rest are
+# spent at positions chosen with the seed).
+pools=(
+    "bench-10 10 10"
+    "bench-1k 1000 1000"
+    "bench-100k 100000 100000"
+    "bench-100k-spent 100000 1000"
+)
+
+# ---- The rows. Each is "label|command"; add a row here and it is benchmarked and reported.
+rows=(
+    "INCR|INCR gpool:bench:counter"
+    "LMOVE, 10-element list onto itself|LMOVE gpool:bench:list gpool:bench:list LEFT RIGHT"
+    "GPOOL.NEXT, 10 keys|GPOOL.NEXT bench-10 $class"
+    "GPOOL.NEXT, 1,000 keys|GPOOL.NEXT bench-1k $class"
+    "GPOOL.NEXT, 100,000 keys|GPOOL.NEXT bench-100k $class"
+    "GPOOL.NEXT, 100,000 keys, 99% spent|GPOOL.NEXT bench-100k-spent $class"
+)
+# The same pools through the Lua library, when lua/gpool.lua exists.
+lua_rows=(
+    "FCALL gpool_next, 10 keys|FCALL gpool_next 1 bench-10 $class"
+    "FCALL gpool_next, 1,000 keys|FCALL gpool_next 1 bench-1k $class"
+    "FCALL gpool_next, 100,000 keys|FCALL gpool_next 1 bench-100k $class"
+    "FCALL gpool_next, 100,000 keys, 99% spent|FCALL gpool_next 1 bench-100k-spent $class"
+)
+# ---- End of the rows.
+
+die() {
+    echo "bench: error: $*" >&2
+    exit 1
+}
+say() { echo "bench: $*" >&2; }
+
+for tool in redis-server redis-cli redis-benchmark awk; do
+    command -v "$tool" >/dev/null || die "$tool not found; run 'make deps'"
+done
+[ -f "$module" ] || die "$module is missing; run 'make build'"
+
+workdir=$(mktemp -d "${TMPDIR:-/tmp}/gpool-bench.XXXXXX")
+server_pid=""
+cleanup() {
+    if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
+        kill "$server_pid" 2>/dev/null || true
+        wait "$server_pid" 2>/dev/null || true
+    fi
+    rm -rf "$workdir"
+}
+trap cleanup EXIT
+
+port_in_use() { (: <"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# Start the server on a free port, trying a few in case another process takes one first.
+port=""
+for attempt in 1 2 3 4 5; do
+    candidate=$((20000 + RANDOM % 20000))
+    port_in_use "$candidate" && continue
+    server_cmd=(redis-server --port "$candidate" --bind 127.0.0.1 --dir "$workdir"
+        --save "" --appendonly no --daemonize no --logfile "$workdir/redis.log"
+        --loadmodule "$module" $module_opts)
+    "${server_cmd[@]}" &
+    server_pid=$!
+    for _ in $(seq 100); do
+        if redis-cli -p "$candidate" PING 2>/dev/null | grep -q PONG; then
+            port=$candidate
+            break
+        fi
+        kill -0 "$server_pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    [ -n "$port" ] && break
+    kill "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+    server_pid=""
+    say "redis-server did not start on port $candidate:"
+    grep ' # ' "$workdir/redis.log" | grep -v overcommit | tail -n 3 >&2 || true
+done
+[ -n "$port" ] || die "could not start redis-server with $module"
+
+cli() { redis-cli -p "$port" "$@"; }
+
+# Sends RESP from standard input with redis-cli --pipe and fails unless every reply was OK.
+pipe_in() {
+    local what=$1 result
+    result=$(redis-cli -p "$port" --pipe 2>&1) || die "$what: $result"
+    echo "$result" | grep -q '^errors: 0, replies: ' || die "$what: $result"
+}
+
+# RESP for GPOOL.ADD <pool> with keys bench-key-000001.. in batches of 1,000 keys.
+resp_add() {
+    awk -v pool="$1" -v n="$2" 'BEGIN {
+        for (i = 1; i <= n; i += 1000) {
+            m = n - i + 1; if (m > 1000) m = 1000
+            printf "*%d\r\n$9\r\nGPOOL.ADD\r\n$%d\r\n%s\r\n", m + 2, length(pool), pool
+            for (j = i; j < i + m; j++) {
+                k = sprintf("bench-key-%06d", j)
+                printf "$%d\r\n%s\r\n", length(k), k
+            }
+        }
+    }'
+}
+
+# RESP for one GPOOL.SPEND per key, for every key but `keep` of them. The kept positions come
+# from a Park-Miller generator (exact in awk's doubles), so a seed always picks the same keys.
+resp_spend() {
+    awk -v pool="$1" -v n="$2" -v keep="$3" -v seed="$4" -v class="$class" 'BEGIN {
+        x = seed % 2147483647; if (x <= 0) x = 1
+        kept = 0
+        while (kept < keep) {
+            x = (x * 16807) % 2147483647
+            p = x % n + 1
+            if (!(p in keepset)) { keepset[p] = 1; kept++ }
+        }
+        for (j = 1; j <= n; j++) {
+            if (j in keepset) continue
+            k = sprintf("bench-key-%06d", j)
+            printf "*4\r\n$11\r\nGPOOL.SPEND\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n", \
+                length(pool), pool, length(k), k, length(class), class
+        }
+    }'
+}
+
+say "redis-server $(redis-server --version | sed 's/.* v=\([^ ]*\).*/\1/') on port $port"
+
+# Fill the pools and check them through the documented key layout (docs/keys.md).
+for spec in "${pools[@]}"; do
+    read -r pool size available <<<"$spec"
+    resp_add "$pool" "$size" | pipe_in "GPOOL.ADD $pool"
+    ring=$(cli ZCARD "gpool:{$pool}:ring")
+    [ "$ring" = "$size" ] || die "pool $pool has $ring keys in its ring, expected $size"
+    if [ "$available" -lt "$size" ]; then
+        resp_spend "$pool" "$size" "$available" "$seed" | pipe_in "GPOOL.SPEND $pool"
+        spent_key=$(cli --scan --pattern "gpool:{$pool}:spent:$class:*" | head -n 1)
+        [ -n "$spent_key" ] || die "pool $pool has no spent set after GPOOL.SPEND"
+        spent=$(cli ZCARD "$spent_key")
+        [ "$spent" = "$((size - available))" ] \
+            || die "pool $pool has $spent keys spent, expected $((size - available))"
+    fi
+    say "pool $pool: $size keys, $available available for class $class"
+done
+cli DEL gpool:bench:counter gpool:bench:list >/dev/null
+cli RPUSH gpool:bench:list k01 k02 k03 k04 k05 k06 k07 k08 k09 k10 >/dev/null
+
+if [ -f "$lua_lib" ]; then
+    loaded=$(cli -x FUNCTION LOAD REPLACE <"$lua_lib" 2>&1)
+    echo "$loaded" | grep -qx '[A-Za-z0-9_]*' || die "FUNCTION LOAD of $lua_lib failed: $loaded"
+    say "loaded Lua library '$loaded' from $lua_lib"
+    rows+=("${lua_rows[@]}")
+else
+    say "no $lua_lib: skipping the FCALL rows"
+fi
+
+bench_cmd=(redis-benchmark -h 127.0.0.1 -p "$port" -c "$clients" -P "$pipeline"
+    -n "$requests" --csv)
+
+# Runs one row and prints its requests per second (a decimal number).
+run_row() {
+    local label=$1 command=$2 probe csv rps
+    # One call first, so a command that errors or finds nothing fails here with its reply
+    # instead of being timed (redis-benchmark counts error replies as requests).
+    # shellcheck disable=SC2086
+    probe=$(cli $command 2>&1)
+    case "$probe" in
+        "" | ERR* | WRONGTYPE* | NOSCRIPT* | *"unknown command"*)
+            die "$label: '$command' replied '${probe:-nil}'"
+            ;;
+    esac
+    # shellcheck disable=SC2086
+    csv=$("${bench_cmd[@]}" $command 2>&1) || die "$label: redis-benchmark failed: $csv"
+    rps=$(echo "$csv" | awk -F'","' '/^"test"/ { next } NF >= 2 { gsub(/"/, "", $2); print $2; exit }')
+    [[ "$rps" =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "$label: cannot read redis-benchmark's output: $csv"
+    echo "$rps"
+}
+
+thousands() { printf '%.0f' "$1" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta'; }
+
+# Other work on the machine takes cores from the server and redis-benchmark (two
+# single-threaded processes): the load average before the run is reported with the numbers.
+load_before=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo unknown)
+started=$(date +%s)
+results=()
+for row in "${rows[@]}"; do
+    label=${row%%|*}
+    command=${row#*|}
+    say "$label: ${bench_cmd[*]} $command"
+    rps=$(run_row "$label" "$command")
+    say "  $(thousands "$rps") ops/s"
+    results+=("$label|$command|$rps")
+done
+elapsed=$(($(date +%s) - started))
+
+rps_of() {
+    local r
+    for r in "${results[@]}"; do
+        if [ "${r%%|*}" = "$1" ]; then echo "${r##*|}"; fi
+    done
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
+incr=$(rps_of INCR)
+commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
+cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || true)
+
+mkdir -p "$(dirname "$out")"
+{
+    echo "## gpool benchmark"
+    echo
+    echo "$(date -u '+%Y-%m-%d %H:%M UTC'), commit $commit, $(nproc) cores${cpu:+ ($cpu)}," \
+        "redis-server $(redis-server --version | sed 's/.* v=\([^ ]*\).*/\1/'), load average" \
+        "$load_before before the run, $elapsed s."
+    echo
+    echo "| benchmark | command | ops/s | vs INCR |"
+    echo "|---|---|---:|---:|"
+    for r in "${results[@]}"; do
+        IFS='|' read -r label command rps <<<"$r"
+        echo "| $label | \`$command\` | $(thousands "$rps") | $(ratio "$rps" "$incr") |"
+    done
+    echo
+    for engine in "GPOOL.NEXT" "FCALL gpool_next"; do
+        small=$(rps_of "$engine, 10 keys")
+        spent=$(rps_of "$engine, 100,000 keys, 99% spent")
+        if [ -n "$small" ] && [ -n "$spent" ]; then
+            echo "$engine on 100,000 keys with 99% spent runs at $(ratio "$spent" "$small")" \
+                "times its speed on 10 keys."
+            echo
+        fi
+    done
+    echo "Server and client, one client run per row:"
+    echo
+    echo '```'
+    printf '%q ' "${server_cmd[@]}" | sed "s|$root/||g; s/ $//"
+    echo
+    echo "${bench_cmd[*]} <command>"
+    echo '```'
+    echo
+    echo "Pools: bench-10, bench-1k and bench-100k hold that many keys; bench-100k-spent holds"
+    echo "100,000 keys of which all but 1,000 (chosen with seed $seed) are spent for class $class."
+} >"$out.tmp"
+mv "$out.tmp" "$out"
+cat "$out"
+say "wrote $out"
