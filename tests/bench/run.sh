@@ -104,6 +104,7 @@ done
 [ -n "$port" ] || die "could not start redis-server with $module"
 
 cli() { redis-cli -p "$port" "$@"; }
+lua_error=""
 
 # Sends RESP from standard input with redis-cli --pipe and fails unless every reply was OK.
 pipe_in() {
@@ -169,9 +170,14 @@ cli RPUSH gpool:bench:list k01 k02 k03 k04 k05 k06 k07 k08 k09 k10 >/dev/null
 
 if [ -f "$lua_lib" ]; then
     loaded=$(cli -x FUNCTION LOAD REPLACE <"$lua_lib" 2>&1)
-    echo "$loaded" | grep -qx '[A-Za-z0-9_]*' || die "FUNCTION LOAD of $lua_lib failed: $loaded"
-    say "loaded Lua library '$loaded' from $lua_lib"
-    rows+=("${lua_rows[@]}")
+    if echo "$loaded" | grep -qx '[A-Za-z0-9_]*'; then
+        say "loaded Lua library '$loaded' from $lua_lib"
+        rows+=("${lua_rows[@]}")
+    else
+        # The module's rows are still worth having; the run fails at the end.
+        lua_error="FUNCTION LOAD of $lua_lib failed: $loaded"
+        say "error: $lua_error; skipping the FCALL rows"
+    fi
 else
     say "no $lua_lib: skipping the FCALL rows"
 fi
@@ -251,6 +257,10 @@ mkdir -p "$(dirname "$out")"
             echo
         fi
     done
+    if [ -n "$lua_error" ]; then
+        echo "No FCALL rows: $lua_error"
+        echo
+    fi
     echo "Server and client, one client run per row:"
     echo
     echo '```'
@@ -265,3 +275,4 @@ mkdir -p "$(dirname "$out")"
 mv "$out.tmp" "$out"
 cat "$out"
 say "wrote $out"
+[ -z "$lua_error" ] || die "$lua_error"
