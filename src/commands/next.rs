@@ -1,0 +1,46 @@
+//! `GPOOL.NEXT <pool> <class>`: serves the class's next available key.
+
+use redis_module::{Context, RedisString, RedisValue};
+
+use super::arity;
+use crate::arguments;
+use crate::error::PoolError;
+use crate::keyspace::{Access, Key, Kind};
+use crate::pool::{cursor_of, Pool, RingSet, SkipSet};
+use crate::rotation::next_available;
+
+/// Serves the first key after the class's cursor, in ring order and wrapping, that is not
+/// spent for the class today; moves the cursor to it and counts one use. Nil when none is.
+pub fn run(ctx: &Context, args: &[RedisString]) -> Result<RedisValue, PoolError> {
+    arity(args, 3, 3, "gpool.next")?;
+
+    let name = arguments::pool(args[1].as_slice())?;
+    let class = arguments::class(args[2].as_slice())?;
+
+    let pool = Pool::new(ctx, name);
+    let ring = Key::open(ctx, &pool.keys.ring(), Access::Read);
+    ring.expect(Kind::SortedSet)?;
+    let cursor = Key::open(ctx, &pool.keys.cursor(), Access::Write);
+    cursor.expect(Kind::Hash)?;
+    let skip = Key::open(ctx, &pool.keys.skip(class, &pool.day_label), Access::Read);
+    skip.expect(Kind::SortedSet)?;
+    let usage = Key::open(ctx, &pool.keys.usage(&pool.day_label), Access::Write);
+    usage.expect(Kind::Hash)?;
+
+    let runs = SkipSet {
+        key: &skip,
+        ttl: pool.day_ttl(),
+    };
+    let Some((position, key)) = next_available(&RingSet(&ring), &runs, cursor_of(&cursor, class))
+    else {
+        return Ok(RedisValue::Null);
+    };
+
+    cursor.hset(class.as_bytes(), position.to_string().as_bytes());
+    let uses = usage.hget_integer(key.as_slice()).saturating_add(1);
+    if usage.hset(key.as_slice(), uses.to_string().as_bytes()) {
+        usage.expire_in(pool.day_ttl());
+    }
+
+    Ok(RedisValue::BulkRedisString(key))
+}
