@@ -659,13 +659,21 @@ fn lossy(v: Vec<u8>) -> String {
 /// # Errors
 /// When a command fails or a key has a type the dump does not know.
 pub fn dump(con: &mut Connection) -> Result<Dump> {
+    dump_matching(con, "gpool:*")
+}
+
+/// Reads every key matching the glob `pattern` through `con` (which must speak RESP2).
+///
+/// # Errors
+/// When a command fails or a key has a type the dump does not know.
+pub fn dump_matching(con: &mut Connection, pattern: &str) -> Result<Dump> {
     let mut names: Vec<Vec<u8>> = Vec::new();
     let mut cursor: u64 = 0;
     loop {
         let (next, batch): (u64, Vec<Vec<u8>>) = redis::cmd("SCAN")
             .arg(cursor)
             .arg("MATCH")
-            .arg("gpool:*")
+            .arg(pattern)
             .arg("COUNT")
             .arg(1000)
             .query(con)
