@@ -82,24 +82,14 @@ run: build ## Start a local redis-server with the module in the background (.run
 	echo "error: redis-server did not start on port $(PORT); from $(LOGFILE):" >&2; \
 	tail -c +$$logstart $(LOGFILE) | grep ' # ' | grep -v 'overcommit' | tail -n 3 >&2; \
 	exit 1
-	@if [ -f $(LUA_LIB) ]; then \
-		redis-cli -p $(PORT) -x FUNCTION LOAD REPLACE < $(LUA_LIB) >$(RUN_DIR)/lua.out 2>&1; \
-		if grep -qx '[A-Za-z0-9_]*' $(RUN_DIR)/lua.out; then \
-			echo "loaded the Lua library from $(LUA_LIB)"; \
-		else \
-			echo "error: FUNCTION LOAD of $(LUA_LIB) failed (the server is still running):" >&2; \
-			cat $(RUN_DIR)/lua.out >&2; \
-			exit 1; \
-		fi; \
-	fi
 	@# Keys come from the environment and go to redis-cli on its standard input, so no
 	@# key is printed or shows up in a process's arguments.
 	@if [ -n "$${GEMINI_EMBED_KEY_POOL:-}" ]; then \
-		given=$$(printf '%s\n' "$$GEMINI_EMBED_KEY_POOL" | tr ',' '\n' | tr -d ' \t\r' \
-			| grep -c . || true); \
+		keys=$$(printf '%s\n' "$$GEMINI_EMBED_KEY_POOL" | tr ',' '\n' \
+			| sed 's/^[[:space:]]*//; s/[[:space:]]*$$//' | grep . || true); \
+		given=$$(printf '%s' "$$keys" | grep -c . || true); \
 		if [ "$$given" -eq 0 ]; then echo "GEMINI_EMBED_KEY_POOL holds no keys" >&2; exit 1; fi; \
-		added=$$(printf '%s\n' "$$GEMINI_EMBED_KEY_POOL" | tr ',' '\n' | tr -d ' \t\r' \
-			| grep . | sed 's/[\\"]/\\&/g' \
+		added=$$(printf '%s\n' "$$keys" | sed 's/[\\"]/\\&/g' \
 			| { printf 'GPOOL.ADD gemini'; while read -r k; do printf ' "%s"' "$$k"; done; echo; } \
 			| redis-cli -p $(PORT) 2>&1) || true; \
 		case "$$added" in \
@@ -107,6 +97,17 @@ run: build ## Start a local redis-server with the module in the background (.run
 				exit 1;; \
 			*) echo "pool gemini: $$added of $$given keys from GEMINI_EMBED_KEY_POOL were new";; \
 		esac; \
+	fi
+	@if [ -f $(LUA_LIB) ]; then \
+		redis-cli -p $(PORT) -x FUNCTION LOAD REPLACE < $(LUA_LIB) >$(RUN_DIR)/lua.out 2>&1; \
+		lib=$$(tr -d '\n' < $(RUN_DIR)/lua.out); \
+		if [[ "$$lib" =~ ^[A-Za-z0-9_]+$$ ]]; then \
+			echo "loaded the Lua library '$$lib' from $(LUA_LIB)"; \
+		else \
+			echo "error: FUNCTION LOAD of $(LUA_LIB) failed; the server is still running on port $(PORT):" >&2; \
+			cat $(RUN_DIR)/lua.out >&2; \
+			exit 1; \
+		fi; \
 	fi
 	@echo "redis-server with gpool is running on 127.0.0.1:$(PORT) (data and log in .run/)"
 	@echo "  connect: redis-cli -p $(PORT)"

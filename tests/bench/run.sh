@@ -170,7 +170,7 @@ cli RPUSH gpool:bench:list k01 k02 k03 k04 k05 k06 k07 k08 k09 k10 >/dev/null
 
 if [ -f "$lua_lib" ]; then
     loaded=$(cli -x FUNCTION LOAD REPLACE <"$lua_lib" 2>&1)
-    if echo "$loaded" | grep -qx '[A-Za-z0-9_]*'; then
+    if [[ "$loaded" =~ ^[A-Za-z0-9_]+$ ]]; then
         say "loaded Lua library '$loaded' from $lua_lib"
         rows+=("${lua_rows[@]}")
     else
