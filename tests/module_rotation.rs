@@ -572,7 +572,7 @@ fn usage_without_keys_maps_fingerprints_to_counts() {
     let expected = [
         ("...abcdefgh".to_string(), 2),
         ("...ijklmnop".to_string(), 1),
-        ("...qrstuvwx".to_string(), 10),
+        ("...qrstuvwx".to_string(), 11),
     ]
     .into_iter()
     .collect();
