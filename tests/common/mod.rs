@@ -148,7 +148,8 @@ impl ServerBuilder {
         self
     }
 
-    /// Adds a configuration directive, given to the server as `--<name> <value>`.
+    /// Adds a configuration directive, given to the server as `--<name> <value>`; a value
+    /// of several words (`replicaof`: "127.0.0.1 6379") is split at spaces.
     pub fn config(mut self, name: &str, value: &str) -> Self {
         self.config.push((name.to_string(), value.to_string()));
         self
@@ -292,7 +293,13 @@ impl RedisServer {
         }
         for (name, value) in &builder.config {
             args.push(format!("--{name}"));
-            args.push(value.clone());
+            // `replicaof 127.0.0.1 6379` takes two words; the server quotes a word with a
+            // space in it, so each word is an argument of its own.
+            let words: Vec<&str> = value.split_whitespace().collect();
+            if words.is_empty() {
+                args.push(String::new());
+            }
+            args.extend(words.iter().map(|w| w.to_string()));
         }
 
         let binary = redis_server_binary();
@@ -402,6 +409,29 @@ impl RedisServer {
         let mut con = self.conn();
         let reply = call(&mut con, &["GPOOL.DEBUG", "CLOCK", &unix.to_string()]);
         assert_eq!(reply, Ok(Value::Okay), "GPOOL.DEBUG CLOCK {unix}");
+    }
+
+    /// Waits until this server, a replica, has a link up to its primary and no sync in
+    /// progress.
+    ///
+    /// # Errors
+    /// When that does not happen within 10 seconds; the error holds the server's log.
+    pub fn wait_for_primary_link(&self) -> Result<()> {
+        let deadline = Instant::now() + START_TIMEOUT;
+        let mut con = self.try_conn(false)?;
+        let mut info = String::new();
+        while Instant::now() < deadline {
+            info = redis::cmd("INFO").arg("replication").query(&mut con)?;
+            if info.contains("master_link_status:up") && info.contains("master_sync_in_progress:0")
+            {
+                return Ok(());
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        bail!(
+            "no link to the primary within 10 s:\n{info}\nlog:\n{}",
+            self.log()
+        )
     }
 
     /// Every key matching `gpool:*` with its type, value and time to live.
@@ -880,5 +910,32 @@ pub mod errors {
             "ERR invalid unix time '{}': use whole seconds from 0 to 253402300799, or REAL",
             shown(arg)
         )
+    }
+}
+
+/// Runs a fixed mix of every writing command on `pool`: ADD, NEXT for two classes, SPEND,
+/// RESTORE, RECORD and REMOVE, leaving ring, cursor, usage, spent and skip keys behind.
+/// Panics if a command fails.
+pub fn exercise_pool(con: &mut Connection, pool: &str) {
+    let keys: Vec<String> = (1..=8).map(|i| format!("test-key-{pool}-{i:04}")).collect();
+    let k = |i: usize| keys[i - 1].as_str();
+    let mut add = vec!["GPOOL.ADD", pool];
+    add.extend(keys.iter().map(String::as_str));
+    assert_eq!(int_cmd(con, &add), 8);
+    for _ in 0..3 {
+        next(con, pool, "embed");
+    }
+    next(con, pool, "generate");
+    for i in [4, 5, 7] {
+        int_cmd(con, &["GPOOL.SPEND", pool, k(i), "embed"]);
+    }
+    int_cmd(con, &["GPOOL.SPEND", pool, k(2), "generate"]);
+    int_cmd(con, &["GPOOL.RESTORE", pool, k(5), "embed"]);
+    int_cmd(con, &["GPOOL.RECORD", pool, k(8), "12"]);
+    int_cmd(con, &["GPOOL.RECORD", pool, k(1)]);
+    int_cmd(con, &["GPOOL.REMOVE", pool, k(3), k(7)]);
+    for _ in 0..4 {
+        next(con, pool, "embed");
+        next(con, pool, "generate");
     }
 }

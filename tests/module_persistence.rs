@@ -1,0 +1,135 @@
+//! The pool's state survives a restart from an RDB snapshot and from the append-only file,
+//! and the AOF holds the writes' effects, never a `GPOOL.*` command.
+
+mod common;
+
+use std::fs;
+
+use common::{assert_same_dump, exercise_pool, next, RedisServer};
+
+/// 2026-06-15 12:00:00 in Los Angeles (PDT), far from a midnight.
+const NOON_JUNE_15: i64 = 1_781_550_000;
+
+/// Serves `n` keys for each class, in turn; what the rotation gives from here.
+fn rotation(server: &RedisServer, n: usize) -> Vec<Option<String>> {
+    let mut con = server.conn();
+    let mut out = Vec::new();
+    for _ in 0..n {
+        for pool in ["a", "b"] {
+            out.push(next(&mut con, pool, "embed"));
+            out.push(next(&mut con, pool, "generate"));
+        }
+    }
+    out
+}
+
+/// A server that never restarts, run through the same commands, to say what comes next.
+fn control() -> RedisServer {
+    let server = RedisServer::with_debug_clock();
+    server.pin_clock(NOON_JUNE_15);
+    let mut con = server.conn();
+    exercise_pool(&mut con, "a");
+    exercise_pool(&mut con, "b");
+    server
+}
+
+#[test]
+fn state_survives_a_restart_from_rdb() {
+    let server = RedisServer::builder().debug_clock(true).start().unwrap();
+    server.pin_clock(NOON_JUNE_15);
+    let mut con = server.conn();
+    exercise_pool(&mut con, "a");
+    exercise_pool(&mut con, "b");
+    let before = server.dump().unwrap();
+    let _: () = redis::cmd("SAVE").query(&mut con).unwrap();
+    drop(con);
+
+    let server = server.restart().unwrap();
+
+    assert_same_dump(
+        &before,
+        &server.dump().unwrap(),
+        2,
+        "before and after the restart",
+    );
+    server.pin_clock(NOON_JUNE_15);
+    assert_eq!(
+        rotation(&server, 6),
+        rotation(&control(), 6),
+        "rotation after the restart"
+    );
+}
+
+#[test]
+fn state_survives_a_restart_from_the_append_only_file() {
+    let server = RedisServer::builder()
+        .debug_clock(true)
+        .config("appendonly", "yes")
+        .config("appendfsync", "always")
+        .start()
+        .unwrap();
+    server.pin_clock(NOON_JUNE_15);
+    let mut con = server.conn();
+    exercise_pool(&mut con, "a");
+    exercise_pool(&mut con, "b");
+    let before = server.dump().unwrap();
+    drop(con);
+
+    let server = server.restart().unwrap();
+
+    assert_same_dump(
+        &before,
+        &server.dump().unwrap(),
+        2,
+        "before and after the restart",
+    );
+    server.pin_clock(NOON_JUNE_15);
+    assert_eq!(
+        rotation(&server, 6),
+        rotation(&control(), 6),
+        "rotation after the restart"
+    );
+}
+
+#[test]
+fn the_append_only_file_holds_effects_not_gpool_commands() {
+    let server = RedisServer::builder()
+        .debug_clock(true)
+        .config("appendonly", "yes")
+        .config("appendfsync", "always")
+        .start()
+        .unwrap();
+    server.pin_clock(NOON_JUNE_15);
+    let mut con = server.conn();
+    exercise_pool(&mut con, "a");
+
+    let aof_dir = server.dir().path().join("appendonlydir");
+    let mut aof = Vec::new();
+    for entry in fs::read_dir(&aof_dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "aof") {
+            aof.extend(fs::read(&path).unwrap());
+        }
+    }
+    let aof = String::from_utf8_lossy(&aof).to_lowercase();
+    for effect in ["zadd", "hset", "pexpireat"] {
+        assert!(aof.contains(effect), "no {effect} in the AOF:\n{aof}");
+    }
+    assert!(
+        !aof.contains("gpool."),
+        "a GPOOL command is in the AOF:\n{aof}"
+    );
+}
+
+#[test]
+fn a_restarted_server_without_a_snapshot_starts_empty() {
+    let server = RedisServer::with_debug_clock();
+    server.pin_clock(NOON_JUNE_15);
+    exercise_pool(&mut server.conn(), "a");
+    assert!(!server.dump().unwrap().is_empty());
+
+    // The harness stops servers without saving, so nothing carries over but what a test
+    // saved itself: the tests above rely on that.
+    let server = server.restart().unwrap();
+    assert_eq!(server.dump().unwrap(), Default::default());
+}
