@@ -4,7 +4,7 @@
 //! AOF receive `ZADD`, `HSET`, `PEXPIREAT` and the like, never a `GPOOL.*` command: this is
 //! the one place where changes are replicated.
 
-use std::ffi::c_void;
+use std::ffi::{c_void, CStr};
 use std::os::raw::{c_char, c_int};
 use std::ptr;
 
@@ -12,6 +12,7 @@ use redis_module::{raw, Context, RedisString};
 
 use crate::clock;
 use crate::error::PoolError;
+use crate::names::KeyName;
 
 /// What a key is opened for.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -40,7 +41,7 @@ pub struct Key<'c> {
 
 impl<'c> Key<'c> {
     /// Opens the key `name`. A key opened for reading that does not exist behaves as empty.
-    pub fn open(ctx: &'c Context, name: &str, access: Access) -> Self {
+    pub fn open(ctx: &'c Context, name: &KeyName, access: Access) -> Self {
         let name = RedisString::create_from_slice(ctx.ctx, name.as_bytes());
         let mode = match access {
             Access::Read => raw::REDISMODULE_READ,
@@ -94,25 +95,45 @@ impl<'c> Key<'c> {
         unsafe { raw::RedisModule_ValueLength.unwrap()(self.ptr) }
     }
 
-    fn string(&self, bytes: &[u8]) -> RedisString {
+    /// A Redis string holding `bytes`, for passing to the methods below.
+    pub fn string(&self, bytes: &[u8]) -> RedisString {
         RedisString::create_from_slice(self.ctx.ctx, bytes)
     }
 
-    fn replicate(&self, command: &str, args: &[&[u8]]) {
-        let mut all: Vec<&[u8]> = Vec::with_capacity(args.len() + 1);
-        all.push(self.name.as_slice());
-        all.extend_from_slice(args);
-        self.ctx.replicate(command, all.as_slice());
+    /// A Redis string holding `n` in decimal.
+    pub fn integer(&self, n: i64) -> RedisString {
+        self.string(itoa::Buffer::new().format(n).as_bytes())
+    }
+
+    /// Replicates `command` on this key with up to three more arguments, reusing the strings
+    /// already made.
+    fn replicate(&self, command: &CStr, args: &[&RedisString]) {
+        let mut argv = [ptr::null_mut(); 4];
+        argv[0] = self.name.inner;
+        for (slot, arg) in argv[1..].iter_mut().zip(args) {
+            *slot = arg.inner;
+        }
+        let argc = 1 + args.len().min(3);
+        // SAFETY: the "v" format takes an array of strings and its length; every string is
+        // alive for the call, and Redis takes its own references.
+        unsafe {
+            raw::RedisModule_Replicate.unwrap()(
+                self.ctx.ctx,
+                command.as_ptr(),
+                c"v".as_ptr(),
+                argv.as_mut_ptr(),
+                argc,
+            );
+        }
     }
 
     // Sorted sets.
 
     /// The score of `member`, if it is in the set.
-    pub fn zscore(&self, member: &[u8]) -> Option<f64> {
+    pub fn zscore(&self, member: &RedisString) -> Option<f64> {
         if !self.exists() {
             return None;
         }
-        let member = self.string(member);
         let mut score = 0.0;
         // SAFETY: the key exists and is a sorted set (checked by the caller with `expect`).
         let status =
@@ -121,28 +142,25 @@ impl<'c> Key<'c> {
     }
 
     /// Adds or updates `member` with `score`; true when it was not there before.
-    pub fn zadd(&self, score: f64, member: &[u8]) -> bool {
-        let member_string = self.string(member);
+    pub fn zadd(&self, score: f64, member: &RedisString) -> bool {
         let mut flags: c_int = 0;
         // SAFETY: the key is open for writing and empty or a sorted set.
-        unsafe {
-            raw::RedisModule_ZsetAdd.unwrap()(self.ptr, score, member_string.inner, &mut flags)
-        };
-        self.replicate("ZADD", &[score_text(score).as_bytes(), member]);
+        unsafe { raw::RedisModule_ZsetAdd.unwrap()(self.ptr, score, member.inner, &mut flags) };
+        let score = self.integer(score as i64);
+        self.replicate(c"ZADD", &[&score, member]);
         flags & raw::REDISMODULE_ZADD_ADDED as c_int != 0
     }
 
     /// Removes `member`; true when it was there.
-    pub fn zrem(&self, member: &[u8]) -> bool {
+    pub fn zrem(&self, member: &RedisString) -> bool {
         if !self.exists() {
             return false;
         }
-        let member_string = self.string(member);
         let mut deleted: c_int = 0;
         // SAFETY: the key is open for writing and is a sorted set.
-        unsafe { raw::RedisModule_ZsetRem.unwrap()(self.ptr, member_string.inner, &mut deleted) };
+        unsafe { raw::RedisModule_ZsetRem.unwrap()(self.ptr, member.inner, &mut deleted) };
         if deleted != 0 {
-            self.replicate("ZREM", &[member]);
+            self.replicate(c"ZREM", &[member]);
         }
         deleted != 0
     }
@@ -229,11 +247,10 @@ impl<'c> Key<'c> {
     // Hashes.
 
     /// The value of `field`, if present.
-    pub fn hget(&self, field: &[u8]) -> Option<RedisString> {
+    pub fn hget(&self, field: &RedisString) -> Option<RedisString> {
         if !self.exists() {
             return None;
         }
-        let field = self.string(field);
         let mut value: *mut raw::RedisModuleString = ptr::null_mut();
         // SAFETY: the key exists and is a hash; the argument list ends with a null pointer.
         unsafe {
@@ -249,48 +266,46 @@ impl<'c> Key<'c> {
     }
 
     /// The value of `field` read as an integer; 0 when absent or not a number.
-    pub fn hget_integer(&self, field: &[u8]) -> i64 {
+    pub fn hget_integer(&self, field: &RedisString) -> i64 {
         self.hget(field)
             .and_then(|v| v.parse_integer().ok())
             .unwrap_or(0)
     }
 
     /// Sets `field` to `value`; true when the field is new.
-    pub fn hset(&self, field: &[u8], value: &[u8]) -> bool {
-        let field_string = self.string(field);
-        let value_string = self.string(value);
+    pub fn hset(&self, field: &RedisString, value: &RedisString) -> bool {
         // SAFETY: the key is open for writing and empty or a hash; the list ends with null.
-        let created = unsafe {
+        // Without REDISMODULE_HASH_COUNT_ALL, the count is of fields that existed.
+        let updated = unsafe {
             raw::RedisModule_HashSet.unwrap()(
                 self.ptr,
                 raw::REDISMODULE_HASH_NONE as c_int,
-                field_string.inner,
-                value_string.inner,
+                field.inner,
+                value.inner,
                 ptr::null_mut::<c_void>(),
             )
         };
-        self.replicate("HSET", &[field, value]);
-        created > 0
+        self.replicate(c"HSET", &[field, value]);
+        updated == 0
     }
 
     /// Deletes `field`; true when it was there.
-    pub fn hdel(&self, field: &[u8]) -> bool {
+    pub fn hdel(&self, field: &RedisString) -> bool {
         if !self.exists() {
             return false;
         }
-        let field_string = self.string(field);
         // SAFETY: as in `hset`; REDISMODULE_HASH_DELETE as the value deletes the field.
         let deleted = unsafe {
             raw::RedisModule_HashSet.unwrap()(
                 self.ptr,
                 raw::REDISMODULE_HASH_NONE as c_int,
-                field_string.inner,
+                field.inner,
                 1 as *mut raw::RedisModuleString,
                 ptr::null_mut::<c_void>(),
             )
         };
         if deleted > 0 {
-            self.replicate("HDEL", &[field]);
+            self.replicate(c"HDEL", &[field]);
         }
         deleted > 0
     }
@@ -335,8 +350,8 @@ impl<'c> Key<'c> {
         let ms = seconds.max(1) * 1000;
         // SAFETY: the key is open for writing and exists.
         unsafe { raw::RedisModule_SetExpire.unwrap()(self.ptr, ms) };
-        let at = (clock::real_now_ms() + ms).to_string();
-        self.replicate("PEXPIREAT", &[at.as_bytes()]);
+        let at = self.integer(clock::real_now_ms() + ms);
+        self.replicate(c"PEXPIREAT", &[&at]);
     }
 }
 
@@ -346,15 +361,6 @@ impl Drop for Key<'_> {
             // SAFETY: the key was opened by RedisModule_OpenKey and is closed once.
             unsafe { raw::RedisModule_CloseKey.unwrap()(self.ptr) };
         }
-    }
-}
-
-/// A score as Redis prints it for whole numbers, which ring positions always are.
-pub fn score_text(score: f64) -> String {
-    if score.fract() == 0.0 && score.abs() < 1e15 {
-        format!("{}", score as i64)
-    } else {
-        format!("{score}")
     }
 }
 

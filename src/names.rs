@@ -38,50 +38,97 @@ pub fn shown(arg: &[u8]) -> String {
     out
 }
 
-/// The Redis key names of one pool. Every name carries the pool as a `{...}` hash tag, so a
-/// pool lives in one cluster slot.
-#[derive(Clone, Debug)]
-pub struct PoolKeys {
-    prefix: String,
+/// Longest key name: the prefix, two names, the day and separators.
+const KEY_NAME_MAX: usize = 16 + 2 * NAME_MAX + 16;
+
+/// A Redis key name, built on the stack: every command builds several, and formatting them
+/// on the heap was a measurable part of GPOOL.NEXT's cost.
+#[derive(Clone, Copy)]
+pub struct KeyName {
+    bytes: [u8; KEY_NAME_MAX],
+    len: usize,
 }
 
-impl PoolKeys {
-    /// Key names for `pool`, which must already be a valid name.
-    pub fn new(pool: &str) -> Self {
-        PoolKeys {
-            prefix: format!("gpool:{{{pool}}}:"),
+impl KeyName {
+    fn join(parts: &[&[u8]]) -> Self {
+        let mut name = KeyName {
+            bytes: [0; KEY_NAME_MAX],
+            len: 0,
+        };
+        for part in parts {
+            // Names are validated to 128 bytes and days are 10, so parts always fit.
+            let end = (name.len + part.len()).min(KEY_NAME_MAX);
+            name.bytes[name.len..end].copy_from_slice(&part[..end - name.len]);
+            name.len = end;
         }
+        name
+    }
+
+    /// The name's bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+impl std::fmt::Debug for KeyName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&String::from_utf8_lossy(self.as_bytes()))
+    }
+}
+
+/// The Redis key names of one pool. Every name carries the pool as a `{...}` hash tag, so a
+/// pool lives in one cluster slot.
+#[derive(Clone, Copy, Debug)]
+pub struct PoolKeys<'a> {
+    pool: &'a str,
+}
+
+impl<'a> PoolKeys<'a> {
+    /// Key names for `pool`, which must already be a valid name.
+    pub fn new(pool: &'a str) -> Self {
+        PoolKeys { pool }
+    }
+
+    fn name(&self, parts: &[&[u8]]) -> KeyName {
+        let mut all: [&[u8]; 8] = [b""; 8];
+        all[0] = b"gpool:{";
+        all[1] = self.pool.as_bytes();
+        all[2] = b"}:";
+        for (slot, part) in all[3..].iter_mut().zip(parts) {
+            *slot = part;
+        }
+        KeyName::join(&all[..3 + parts.len().min(5)])
     }
 
     /// The ring: a sorted set of API key to ring position.
-    pub fn ring(&self) -> String {
-        format!("{}ring", self.prefix)
+    pub fn ring(&self) -> KeyName {
+        self.name(&[b"ring"])
     }
 
     /// Pool-wide counters: a hash whose `seq` field is the last position handed out.
-    pub fn meta(&self) -> String {
-        format!("{}meta", self.prefix)
+    pub fn meta(&self) -> KeyName {
+        self.name(&[b"meta"])
     }
 
     /// Each known class's cursor: a hash of class to the position it served last.
-    pub fn cursor(&self) -> String {
-        format!("{}cursor", self.prefix)
+    pub fn cursor(&self) -> KeyName {
+        self.name(&[b"cursor"])
     }
 
     /// Uses per key on one quota day: a hash of API key to count.
-    pub fn usage(&self, day: &str) -> String {
-        format!("{}usage:{day}", self.prefix)
+    pub fn usage(&self, day: &str) -> KeyName {
+        self.name(&[b"usage:", day.as_bytes()])
     }
 
     /// Keys spent for a class on one quota day: a sorted set of API key to position.
-    pub fn spent(&self, class: &str, day: &str) -> String {
-        format!("{}spent:{class}:{day}", self.prefix)
+    pub fn spent(&self, class: &str, day: &str) -> KeyName {
+        self.name(&[b"spent:", class.as_bytes(), b":", day.as_bytes()])
     }
 
     /// Runs of unavailable keys for a class on one quota day: a sorted set whose members
     /// are runs' first positions and whose scores are their last positions.
-    pub fn skip(&self, class: &str, day: &str) -> String {
-        format!("{}skip:{class}:{day}", self.prefix)
+    pub fn skip(&self, class: &str, day: &str) -> KeyName {
+        self.name(&[b"skip:", class.as_bytes(), b":", day.as_bytes()])
     }
 }
 
@@ -124,15 +171,27 @@ mod tests {
     #[test]
     fn key_names_share_the_pool_hash_tag() {
         let keys = PoolKeys::new("gemini");
-        assert_eq!(keys.ring(), "gpool:{gemini}:ring");
-        assert_eq!(keys.usage("2026-12-03"), "gpool:{gemini}:usage:2026-12-03");
+        assert_eq!(keys.ring().as_bytes(), b"gpool:{gemini}:ring");
         assert_eq!(
-            keys.spent("embed", "2026-12-03"),
-            "gpool:{gemini}:spent:embed:2026-12-03"
+            keys.usage("2026-12-03").as_bytes(),
+            b"gpool:{gemini}:usage:2026-12-03"
         );
         assert_eq!(
-            keys.skip("a:b", "2026-12-03"),
-            "gpool:{gemini}:skip:a:b:2026-12-03"
+            keys.spent("embed", "2026-12-03").as_bytes(),
+            b"gpool:{gemini}:spent:embed:2026-12-03"
         );
+        assert_eq!(
+            keys.skip("a:b", "2026-12-03").as_bytes(),
+            b"gpool:{gemini}:skip:a:b:2026-12-03"
+        );
+    }
+
+    #[test]
+    fn the_longest_names_fit() {
+        let pool = "p".repeat(NAME_MAX);
+        let class = "c".repeat(NAME_MAX);
+        let name = PoolKeys::new(&pool).skip(&class, "2026-12-03");
+        let expected = format!("gpool:{{{pool}}}:skip:{class}:2026-12-03");
+        assert_eq!(name.as_bytes(), expected.as_bytes());
     }
 }

@@ -1,6 +1,9 @@
 //! One command's view of a pool: its key names, the quota day it runs in, and the rotation
 //! traits implemented over the pool's sorted sets.
 
+use std::sync::Mutex;
+
+use chrono_tz::Tz;
 use redis_module::{Context, RedisString};
 
 use crate::clock;
@@ -17,33 +20,49 @@ pub struct Pool<'c> {
     /// The pool's name, already validated.
     pub name: &'c str,
     /// The pool's key names.
-    pub keys: PoolKeys,
+    pub keys: PoolKeys<'c>,
     /// The module clock's reading, in Unix seconds.
     pub now: i64,
     /// The quota day `now` falls in.
     pub day: QuotaDay,
-    /// The day as it appears in key names.
-    pub day_label: String,
 }
 
 impl<'c> Pool<'c> {
     /// The pool `name` at the module clock's current time.
     pub fn new(ctx: &'c Context, name: &'c str) -> Self {
         let now = clock::now();
-        let day = QuotaDay::at(config::loaded().zone, now);
         Pool {
             ctx,
             name,
             keys: PoolKeys::new(name),
             now,
-            day,
-            day_label: day.label(),
+            day: current_day(config::loaded().zone, now),
         }
+    }
+
+    /// The quota day as it appears in key names.
+    pub fn day_label(&self) -> &str {
+        self.day.label()
     }
 
     /// Seconds until the quota day ends: the time to live of every day-keyed key.
     pub fn day_ttl(&self) -> i64 {
         self.day.seconds_left(self.now)
+    }
+}
+
+/// The quota day at `now`, worked out again only when `now` leaves the day last seen: every
+/// command needs it, and the zone lookup is the costliest part of a cheap command.
+fn current_day(zone: Tz, now: i64) -> QuotaDay {
+    static LAST: Mutex<Option<(Tz, QuotaDay)>> = Mutex::new(None);
+    let mut last = LAST.lock().unwrap_or_else(|e| e.into_inner());
+    match *last {
+        Some((seen_zone, day)) if seen_zone == zone && day.contains(now) => day,
+        _ => {
+            let day = QuotaDay::at(zone, now);
+            *last = Some((zone, day));
+            day
+        }
     }
 }
 
@@ -83,19 +102,21 @@ impl Runs for SkipSet<'_, '_> {
     }
 
     fn insert(&mut self, first: Position, last: Position) {
-        self.key.zadd(last as f64, first.to_string().as_bytes());
+        let member = self.key.integer(first as i64);
+        self.key.zadd(last as f64, &member);
         self.key.expire_in(self.ttl);
     }
 
     fn delete(&mut self, first: Position) {
-        self.key.zrem(first.to_string().as_bytes());
+        let member = self.key.integer(first as i64);
+        self.key.zrem(&member);
     }
 }
 
 /// The position a class served last, from the `cursor` hash; 0 when it never served.
-pub fn cursor_of(cursor: &Key, class: &str) -> Position {
+pub fn cursor_of(cursor: &Key, class: &RedisString) -> Position {
     cursor
-        .hget(class.as_bytes())
+        .hget(class)
         .and_then(|v| v.parse_unsigned_integer().ok())
         .unwrap_or(0)
 }

@@ -4,7 +4,7 @@
 //! on the days daylight saving time starts or ends it is 23 or 25 hours long. Everything here
 //! works from a Unix time and a zone, with no clock of its own.
 
-use chrono::{Duration, LocalResult, NaiveDate, NaiveDateTime, TimeZone};
+use chrono::{Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, TimeZone};
 use chrono_tz::Tz;
 
 /// The zone used when none is configured.
@@ -18,8 +18,11 @@ pub const MAX_UNIX_TIME: i64 = 253_402_300_799;
 pub struct QuotaDay {
     /// The local calendar date.
     pub date: NaiveDate,
+    /// The Unix time at which the day starts (its local midnight).
+    pub starts_at: i64,
     /// The Unix time at which the day ends (the next local midnight).
     pub ends_at: i64,
+    label: [u8; 10],
 }
 
 impl QuotaDay {
@@ -34,12 +37,27 @@ impl QuotaDay {
         let ends_at = date
             .succ_opt()
             .map_or(MAX_UNIX_TIME + 1, |next| start_of_day(zone, next));
-        QuotaDay { date, ends_at }
+        let mut label = [b'0'; 10];
+        let (year, month, day) = (date.year(), date.month(), date.day());
+        let text = format!("{year:04}-{month:02}-{day:02}");
+        label.copy_from_slice(&text.as_bytes()[..10]);
+        QuotaDay {
+            date,
+            starts_at: start_of_day(zone, date),
+            ends_at,
+            label,
+        }
+    }
+
+    /// Whether the instant `now` falls in this day.
+    pub fn contains(&self, now: i64) -> bool {
+        (self.starts_at..self.ends_at).contains(&now)
     }
 
     /// The date as `YYYY-MM-DD`, the form used in key names and replies.
-    pub fn label(&self) -> String {
-        self.date.format("%Y-%m-%d").to_string()
+    pub fn label(&self) -> &str {
+        // The label is built from ASCII digits and dashes only.
+        std::str::from_utf8(&self.label).unwrap_or("0000-00-00")
     }
 
     /// Whole seconds from `now` until the day ends; at least 1, so a time to live taken from
@@ -84,7 +102,9 @@ mod tests {
         // 2026-01-15 12:00 PST is 20:00 UTC; the day ends at 2026-01-16 08:00 UTC.
         let day = QuotaDay::at(DEFAULT_ZONE, unix(2026, 1, 15, 20, 0, 0));
         assert_eq!(day.label(), "2026-01-15");
+        assert_eq!(day.starts_at, unix(2026, 1, 15, 8, 0, 0));
         assert_eq!(day.ends_at, unix(2026, 1, 16, 8, 0, 0));
+        assert!(day.contains(day.starts_at) && !day.contains(day.ends_at));
         assert_eq!(day.seconds_left(unix(2026, 1, 15, 20, 0, 0)), 12 * 3600);
     }
 

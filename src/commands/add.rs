@@ -22,7 +22,8 @@ pub fn run(ctx: &Context, args: &[RedisString]) -> Result<RedisValue, PoolError>
     let meta = Key::open(ctx, &names.meta(), Access::Write);
     meta.expect(Kind::Hash)?;
 
-    let mut seq = meta.hget_integer(b"seq");
+    let seq_field = meta.string(b"seq");
+    let mut seq = meta.hget_integer(&seq_field);
     let mut added = 0;
     for key in keys {
         if ring.zscore(key).is_none() {
@@ -32,7 +33,7 @@ pub fn run(ctx: &Context, args: &[RedisString]) -> Result<RedisValue, PoolError>
         }
     }
     if added > 0 {
-        meta.hset(b"seq", seq.to_string().as_bytes());
+        meta.hset(&seq_field, &meta.integer(seq));
     }
 
     Ok(RedisValue::Integer(added))

@@ -49,11 +49,14 @@ fn arity(
     }
 }
 
+/// Validates the API key at argument `index`.
+fn api_key(args: &[RedisString], index: usize) -> Result<&RedisString, PoolError> {
+    let arg = &args[index];
+    crate::arguments::api_key(arg.as_slice(), index)?;
+    Ok(arg)
+}
+
 /// Validates API keys given from argument `from` on.
-fn api_keys(args: &[RedisString], from: usize) -> Result<Vec<&[u8]>, PoolError> {
-    args.iter()
-        .enumerate()
-        .skip(from)
-        .map(|(i, arg)| crate::arguments::api_key(arg.as_slice(), i))
-        .collect()
+fn api_keys(args: &[RedisString], from: usize) -> Result<Vec<&RedisString>, PoolError> {
+    (from..args.len()).map(|i| api_key(args, i)).collect()
 }

@@ -16,29 +16,31 @@ pub fn run(ctx: &Context, args: &[RedisString]) -> Result<RedisValue, PoolError>
 
     let name = arguments::pool(args[1].as_slice())?;
     let class = arguments::class(args[2].as_slice())?;
+    let class_arg = &args[2];
 
     let pool = Pool::new(ctx, name);
     let ring = Key::open(ctx, &pool.keys.ring(), Access::Read);
     ring.expect(Kind::SortedSet)?;
     let cursor = Key::open(ctx, &pool.keys.cursor(), Access::Write);
     cursor.expect(Kind::Hash)?;
-    let skip = Key::open(ctx, &pool.keys.skip(class, &pool.day_label), Access::Read);
+    let skip = Key::open(ctx, &pool.keys.skip(class, pool.day_label()), Access::Read);
     skip.expect(Kind::SortedSet)?;
-    let usage = Key::open(ctx, &pool.keys.usage(&pool.day_label), Access::Write);
+    let usage = Key::open(ctx, &pool.keys.usage(pool.day_label()), Access::Write);
     usage.expect(Kind::Hash)?;
 
     let runs = SkipSet {
         key: &skip,
         ttl: pool.day_ttl(),
     };
-    let Some((position, key)) = next_available(&RingSet(&ring), &runs, cursor_of(&cursor, class))
+    let Some((position, key)) =
+        next_available(&RingSet(&ring), &runs, cursor_of(&cursor, class_arg))
     else {
         return Ok(RedisValue::Null);
     };
 
-    cursor.hset(class.as_bytes(), position.to_string().as_bytes());
-    let uses = usage.hget_integer(key.as_slice()).saturating_add(1);
-    if usage.hset(key.as_slice(), uses.to_string().as_bytes()) {
+    cursor.hset(class_arg, &cursor.integer(position as i64));
+    let uses = usage.hget_integer(&key).saturating_add(1);
+    if usage.hset(&key, &usage.integer(uses)) {
         usage.expire_in(pool.day_ttl());
     }
 

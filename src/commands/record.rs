@@ -2,7 +2,7 @@
 
 use redis_module::{Context, RedisString, RedisValue};
 
-use super::arity;
+use super::{api_key, arity};
 use crate::arguments;
 use crate::error::PoolError;
 use crate::keyspace::{Access, Key, Kind};
@@ -13,7 +13,7 @@ pub fn run(ctx: &Context, args: &[RedisString]) -> Result<RedisValue, PoolError>
     arity(args, 3, 4, "gpool.record")?;
 
     let name = arguments::pool(args[1].as_slice())?;
-    let key = arguments::api_key(args[2].as_slice(), 2)?;
+    let key = api_key(args, 2)?;
     let count = match args.get(3) {
         Some(arg) => arguments::count(arg.as_slice())?,
         None => 1,
@@ -22,15 +22,15 @@ pub fn run(ctx: &Context, args: &[RedisString]) -> Result<RedisValue, PoolError>
     let pool = Pool::new(ctx, name);
     let ring = Key::open(ctx, &pool.keys.ring(), Access::Read);
     ring.expect(Kind::SortedSet)?;
-    let usage = Key::open(ctx, &pool.keys.usage(&pool.day_label), Access::Write);
+    let usage = Key::open(ctx, &pool.keys.usage(pool.day_label()), Access::Write);
     usage.expect(Kind::Hash)?;
 
     if ring.zscore(key).is_none() {
-        return Err(PoolError::not_in_pool(key, name));
+        return Err(PoolError::not_in_pool(key.as_slice(), name));
     }
 
     let uses = usage.hget_integer(key).saturating_add(count);
-    if usage.hset(key, uses.to_string().as_bytes()) {
+    if usage.hset(key, &usage.integer(uses)) {
         usage.expire_in(pool.day_ttl());
     }
 

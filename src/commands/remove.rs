@@ -22,17 +22,21 @@ pub fn run(ctx: &Context, args: &[RedisString]) -> Result<RedisValue, PoolError>
     ring.expect(Kind::SortedSet)?;
     let cursor = Key::open(ctx, &pool.keys.cursor(), Access::Read);
     cursor.expect(Kind::Hash)?;
-    let usage = Key::open(ctx, &pool.keys.usage(&pool.day_label), Access::Write);
+    let usage = Key::open(ctx, &pool.keys.usage(pool.day_label()), Access::Write);
     usage.expect(Kind::Hash)?;
     let mut per_class = Vec::new();
     for class in known_classes(&cursor) {
         let spent = Key::open(
             ctx,
-            &pool.keys.spent(&class, &pool.day_label),
+            &pool.keys.spent(&class, pool.day_label()),
             Access::Write,
         );
         spent.expect(Kind::SortedSet)?;
-        let skip = Key::open(ctx, &pool.keys.skip(&class, &pool.day_label), Access::Write);
+        let skip = Key::open(
+            ctx,
+            &pool.keys.skip(&class, pool.day_label()),
+            Access::Write,
+        );
         skip.expect(Kind::SortedSet)?;
         per_class.push((spent, skip));
     }

@@ -2,7 +2,7 @@
 
 use redis_module::{Context, RedisString, RedisValue};
 
-use super::arity;
+use super::{api_key, arity};
 use crate::arguments;
 use crate::error::PoolError;
 use crate::keyspace::{Access, Key, Kind};
@@ -15,7 +15,7 @@ pub fn run(ctx: &Context, args: &[RedisString]) -> Result<RedisValue, PoolError>
     arity(args, 4, 4, "gpool.spend")?;
 
     let name = arguments::pool(args[1].as_slice())?;
-    let key = arguments::api_key(args[2].as_slice(), 2)?;
+    let key = api_key(args, 2)?;
     let class = arguments::class(args[3].as_slice())?;
 
     let pool = Pool::new(ctx, name);
@@ -23,14 +23,18 @@ pub fn run(ctx: &Context, args: &[RedisString]) -> Result<RedisValue, PoolError>
     ring.expect(Kind::SortedSet)?;
     let cursor = Key::open(ctx, &pool.keys.cursor(), Access::Write);
     cursor.expect(Kind::Hash)?;
-    let spent = Key::open(ctx, &pool.keys.spent(class, &pool.day_label), Access::Write);
+    let spent = Key::open(
+        ctx,
+        &pool.keys.spent(class, pool.day_label()),
+        Access::Write,
+    );
     spent.expect(Kind::SortedSet)?;
-    let skip = Key::open(ctx, &pool.keys.skip(class, &pool.day_label), Access::Write);
+    let skip = Key::open(ctx, &pool.keys.skip(class, pool.day_label()), Access::Write);
     skip.expect(Kind::SortedSet)?;
 
     let position = ring
         .zscore(key)
-        .ok_or_else(|| PoolError::not_in_pool(key, name))?;
+        .ok_or_else(|| PoolError::not_in_pool(key.as_slice(), name))?;
     if spent.zscore(key).is_some() {
         return Ok(RedisValue::Integer(0));
     }
@@ -42,8 +46,8 @@ pub fn run(ctx: &Context, args: &[RedisString]) -> Result<RedisValue, PoolError>
         ttl: pool.day_ttl(),
     };
     mark_unavailable(&RingSet(&ring), &mut runs, position as u64);
-    if cursor.hget(class.as_bytes()).is_none() {
-        cursor.hset(class.as_bytes(), b"0");
+    if cursor.hget(&args[3]).is_none() {
+        cursor.hset(&args[3], &cursor.string(b"0"));
     }
 
     Ok(RedisValue::Integer(1))

@@ -24,7 +24,11 @@ pub fn run(ctx: &Context, args: &[RedisString]) -> Result<RedisValue, PoolError>
     cursor.expect(Kind::Hash)?;
     let mut spent_counts = Vec::new();
     for class in known_classes(&cursor) {
-        let spent = Key::open(ctx, &pool.keys.spent(&class, &pool.day_label), Access::Read);
+        let spent = Key::open(
+            ctx,
+            &pool.keys.spent(&class, pool.day_label()),
+            Access::Read,
+        );
         spent.expect(Kind::SortedSet)?;
         spent_counts.push((class, spent.len() as i64));
     }
@@ -42,7 +46,7 @@ pub fn run(ctx: &Context, args: &[RedisString]) -> Result<RedisValue, PoolError>
         .collect();
     Ok(entries([
         ("keys", RedisValue::Integer(keys)),
-        ("day", RedisValue::BulkString(pool.day_label.clone())),
+        ("day", RedisValue::BulkString(pool.day_label().to_owned())),
         (
             "timezone",
             RedisValue::BulkString(config::loaded().zone.name().to_owned()),

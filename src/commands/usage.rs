@@ -23,7 +23,7 @@ pub fn run(ctx: &Context, args: &[RedisString]) -> Result<RedisValue, PoolError>
     let pool = Pool::new(ctx, name);
     let ring = Key::open(ctx, &pool.keys.ring(), Access::Read);
     ring.expect(Kind::SortedSet)?;
-    let usage = Key::open(ctx, &pool.keys.usage(&pool.day_label), Access::Read);
+    let usage = Key::open(ctx, &pool.keys.usage(pool.day_label()), Access::Read);
     usage.expect(Kind::Hash)?;
 
     if !keys.is_empty() {
@@ -37,7 +37,7 @@ pub fn run(ctx: &Context, args: &[RedisString]) -> Result<RedisValue, PoolError>
     ring.zfor_each(|key, _| {
         counts.insert(
             RedisValueKey::String(fingerprint(key.as_slice())),
-            RedisValue::Integer(usage.hget_integer(key.as_slice())),
+            RedisValue::Integer(usage.hget_integer(&key)),
         );
     });
     Ok(RedisValue::OrderedMap(counts))
