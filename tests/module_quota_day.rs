@@ -27,7 +27,7 @@ fn assert_day_keys_live(server: &RedisServer, class: &str, day: &str, seconds: i
             .unwrap_or_else(|| panic!("no {name} in {dump:#?}"))
             .ttl;
         assert!(
-            (seconds - 1..=seconds).contains(&ttl),
+            (seconds - 2..=seconds).contains(&ttl),
             "{name} lives {ttl} s, expected {seconds}"
         );
     }
