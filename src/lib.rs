@@ -7,6 +7,7 @@
 //! are the Redis glue. See `docs/keys.md` and `docs/commands.md`.
 
 pub mod arguments;
+pub mod classify;
 pub mod clock;
 pub mod commands;
 pub mod config;
