@@ -7,6 +7,9 @@ use crate::quota_day::MAX_UNIX_TIME;
 /// Largest count GPOOL.RECORD accepts in one call.
 pub const MAX_COUNT: i64 = 1_000_000_000;
 
+/// Longest a pin may be set for: a year.
+pub const MAX_PIN_SECONDS: i64 = 31_536_000;
+
 /// A pool name.
 pub fn pool(arg: &[u8]) -> Result<&str, PoolError> {
     checked_name(arg).ok_or_else(|| PoolError::invalid_pool(arg))
@@ -15,6 +18,31 @@ pub fn pool(arg: &[u8]) -> Result<&str, PoolError> {
 /// A class name.
 pub fn class(arg: &[u8]) -> Result<&str, PoolError> {
     checked_name(arg).ok_or_else(|| PoolError::invalid_class(arg))
+}
+
+/// A provider project's name.
+pub fn project(arg: &[u8]) -> Result<&str, PoolError> {
+    checked_name(arg).ok_or_else(|| PoolError::InvalidProject(shown(arg)))
+}
+
+/// A pin's name.
+pub fn pin(arg: &[u8]) -> Result<&str, PoolError> {
+    checked_name(arg).ok_or_else(|| PoolError::InvalidPin(shown(arg)))
+}
+
+/// A pin's duration: whole seconds from 1 to a year.
+pub fn pin_seconds(arg: &[u8]) -> Result<i64, PoolError> {
+    decimal(arg)
+        .filter(|n| (1..=MAX_PIN_SECONDS).contains(n))
+        .ok_or_else(|| PoolError::InvalidSeconds(shown(arg)))
+}
+
+/// An HTTP status from a provider: a whole number from 100 to 599.
+pub fn http_status(arg: &[u8]) -> Result<u16, PoolError> {
+    decimal(arg)
+        .filter(|n| (100..=599).contains(n))
+        .map(|n| n as u16)
+        .ok_or_else(|| PoolError::InvalidHttpStatus(shown(arg)))
 }
 
 /// An API key found at argument `index` (the command name is argument 0).

@@ -37,6 +37,14 @@ pub fn now() -> i64 {
     }
 }
 
+/// The module's current time in Unix milliseconds; a pinned clock stands on whole seconds.
+pub fn now_ms() -> i64 {
+    match PINNED.load(Ordering::Relaxed) {
+        REAL => real_now_ms(),
+        pinned => pinned * 1000,
+    }
+}
+
 /// Real time in Unix milliseconds, whatever the pinned clock says. Absolute expiry times
 /// sent to replicas are in real time, because that is what Redis expires keys by.
 pub fn real_now_ms() -> i64 {

@@ -16,6 +16,18 @@ pub enum PoolError {
     /// The class name is empty, too long or has a character outside the allowed set.
     #[error("ERR invalid class name '{0}': use 1 to 128 letters, digits, '_', '-', '.', ':'")]
     InvalidClass(String),
+    /// The project name is empty, too long or has a character outside the allowed set.
+    #[error("ERR invalid project name '{0}': use 1 to 128 letters, digits, '_', '-', '.', ':'")]
+    InvalidProject(String),
+    /// The pin name is empty, too long or has a character outside the allowed set.
+    #[error("ERR invalid pin name '{0}': use 1 to 128 letters, digits, '_', '-', '.', ':'")]
+    InvalidPin(String),
+    /// A pin's duration is not a whole number of seconds from 1 to a year.
+    #[error("ERR invalid seconds '{0}': use a whole number from 1 to 31536000")]
+    InvalidSeconds(String),
+    /// REPORT's status is not an HTTP status.
+    #[error("ERR invalid http status '{0}': use a whole number from 100 to 599")]
+    InvalidHttpStatus(String),
     /// The API key at this argument index is not 1 to 512 printable characters. The key is
     /// never echoed.
     #[error(
@@ -81,6 +93,10 @@ mod tests {
             PoolError::invalid_pool(b"a b"),
             PoolError::invalid_class(b""),
             PoolError::InvalidApiKey(2),
+            PoolError::InvalidProject("a b".into()),
+            PoolError::InvalidPin("a b".into()),
+            PoolError::InvalidSeconds("0".into()),
+            PoolError::InvalidHttpStatus("99".into()),
             PoolError::not_in_pool(b"test-key-0001-abcdefgh", "gemini"),
             PoolError::InvalidCount("0".into()),
             PoolError::WrongType,

@@ -344,10 +344,15 @@ impl<'c> Key<'c> {
 
     /// Sets the key to expire `seconds` from now, and replicates the absolute time.
     pub fn expire_in(&self, seconds: i64) {
+        self.expire_in_ms(seconds.max(1) * 1000);
+    }
+
+    /// Sets the key to expire `ms` milliseconds from now, and replicates the absolute time.
+    pub fn expire_in_ms(&self, ms: i64) {
         if !self.exists() {
             return;
         }
-        let ms = seconds.max(1) * 1000;
+        let ms = ms.max(1);
         // SAFETY: the key is open for writing and exists.
         unsafe { raw::RedisModule_SetExpire.unwrap()(self.ptr, ms) };
         let at = self.integer(clock::real_now_ms() + ms);

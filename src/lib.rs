@@ -15,6 +15,7 @@ pub mod error;
 pub mod fingerprint;
 pub mod keyspace;
 pub mod names;
+pub mod penalty;
 pub mod pool;
 pub mod quota_day;
 pub mod rotation;
@@ -74,6 +75,16 @@ redis_module! {
             "readonly", 1, 1, 1, ""],
         ["gpool.status", |c, a| guarded("gpool.status", c, a, commands::status::run),
             "readonly", 1, 1, 1, ""],
+        ["gpool.report", |c, a| guarded("gpool.report", c, a, commands::report::run),
+            "write deny-oom", 1, 1, 1, ""],
+        ["gpool.project", |c, a| guarded("gpool.project", c, a, commands::project::run),
+            "write deny-oom", 1, 1, 1, ""],
+        ["gpool.pin", |c, a| guarded("gpool.pin", c, a, commands::pin::run),
+            "write deny-oom fast", 1, 1, 1, ""],
+        ["gpool.unpin", |c, a| guarded("gpool.unpin", c, a, commands::unpin::run),
+            "write fast", 1, 1, 1, ""],
+        ["gpool.pinned", |c, a| guarded("gpool.pinned", c, a, commands::pinned::run),
+            "readonly fast", 1, 1, 1, ""],
         ["gpool.debug", |c, a| guarded("gpool.debug", c, a, commands::debug::run),
             "", 0, 0, 0, ""],
     ],

@@ -115,6 +115,39 @@ impl<'a> PoolKeys<'a> {
         self.name(&[b"cursor"])
     }
 
+    /// Disabled keys, out of every class's rotation until restored: a sorted set of API key
+    /// to the ring position it will return to.
+    pub fn disabled(&self) -> KeyName {
+        self.name(&[b"disabled"])
+    }
+
+    /// Each class's failure streak: a hash of class to count.
+    pub fn streak(&self) -> KeyName {
+        self.name(&[b"streak"])
+    }
+
+    /// Keys resting for a class after a per-minute limit: a sorted set of API key to the
+    /// Unix time in milliseconds when it may serve again.
+    pub fn cooling(&self, class: &str) -> KeyName {
+        self.name(&[b"cooling:", class.as_bytes()])
+    }
+
+    /// Which provider project each grouped key belongs to: a hash of API key to project.
+    pub fn projects(&self) -> KeyName {
+        self.name(&[b"projects"])
+    }
+
+    /// The keys of one project: a sorted set of API key to ring position.
+    pub fn project(&self, project: &str) -> KeyName {
+        self.name(&[b"project:", project.as_bytes()])
+    }
+
+    /// Named flags shared by every process: a hash of name to the Unix time in milliseconds
+    /// when the flag lapses.
+    pub fn pins(&self) -> KeyName {
+        self.name(&[b"pins"])
+    }
+
     /// Uses per key on one quota day: a hash of API key to count.
     pub fn usage(&self, day: &str) -> KeyName {
         self.name(&[b"usage:", day.as_bytes()])

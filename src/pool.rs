@@ -23,6 +23,8 @@ pub struct Pool<'c> {
     pub keys: PoolKeys<'c>,
     /// The module clock's reading, in Unix seconds.
     pub now: i64,
+    /// The same reading in Unix milliseconds.
+    pub now_ms: i64,
     /// The quota day `now` falls in.
     pub day: QuotaDay,
 }
@@ -30,12 +32,14 @@ pub struct Pool<'c> {
 impl<'c> Pool<'c> {
     /// The pool `name` at the module clock's current time.
     pub fn new(ctx: &'c Context, name: &'c str) -> Self {
-        let now = clock::now();
+        let now_ms = clock::now_ms();
+        let now = now_ms.div_euclid(1000);
         Pool {
             ctx,
             name,
             keys: PoolKeys::new(name),
             now,
+            now_ms,
             day: current_day(config::loaded().zone, now),
         }
     }

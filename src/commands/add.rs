@@ -8,7 +8,8 @@ use crate::error::PoolError;
 use crate::keyspace::{Access, Key, Kind};
 use crate::names::PoolKeys;
 
-/// Appends each key not yet in the pool to the ring, in argument order. Replies with how
+/// Appends each key not yet in the pool (in the ring or disabled) to the ring, in argument
+/// order. Replies with how
 /// many were added.
 pub fn run(ctx: &Context, args: &[RedisString]) -> Result<RedisValue, PoolError> {
     arity(args, 3, usize::MAX, "gpool.add")?;
@@ -19,6 +20,8 @@ pub fn run(ctx: &Context, args: &[RedisString]) -> Result<RedisValue, PoolError>
     let names = PoolKeys::new(pool);
     let ring = Key::open(ctx, &names.ring(), Access::Write);
     ring.expect(Kind::SortedSet)?;
+    let disabled = Key::open(ctx, &names.disabled(), Access::Read);
+    disabled.expect(Kind::SortedSet)?;
     let meta = Key::open(ctx, &names.meta(), Access::Write);
     meta.expect(Kind::Hash)?;
 
@@ -26,7 +29,7 @@ pub fn run(ctx: &Context, args: &[RedisString]) -> Result<RedisValue, PoolError>
     let mut seq = meta.hget_integer(&seq_field);
     let mut added = 0;
     for key in keys {
-        if ring.zscore(key).is_none() {
+        if ring.zscore(key).is_none() && disabled.zscore(key).is_none() {
             seq += 1;
             ring.zadd(seq as f64, key);
             added += 1;

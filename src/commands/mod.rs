@@ -5,11 +5,16 @@
 pub mod add;
 pub mod debug;
 pub mod next;
+pub mod pin;
+pub mod pinned;
+pub mod project;
 pub mod record;
 pub mod remove;
+pub mod report;
 pub mod restore;
 pub mod spend;
 pub mod status;
+pub mod unpin;
 pub mod usage;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -59,4 +64,11 @@ fn api_key(args: &[RedisString], index: usize) -> Result<&RedisString, PoolError
 /// Validates API keys given from argument `from` on.
 fn api_keys(args: &[RedisString], from: usize) -> Result<Vec<&RedisString>, PoolError> {
     (from..args.len()).map(|i| api_key(args, i)).collect()
+}
+
+/// Makes a class known to the pool (a `cursor` field at 0) if it is not yet.
+fn register_class(cursor: &crate::keyspace::Key, class: &RedisString) {
+    if cursor.hget(class).is_none() {
+        cursor.hset(class, &cursor.integer(0));
+    }
 }

@@ -6,6 +6,7 @@ use super::{api_key, arity};
 use crate::arguments;
 use crate::error::PoolError;
 use crate::keyspace::{Access, Key, Kind};
+use crate::penalty::locate;
 use crate::pool::Pool;
 
 /// Adds `count` (default 1) to the key's usage today. Replies with the new count.
@@ -22,10 +23,12 @@ pub fn run(ctx: &Context, args: &[RedisString]) -> Result<RedisValue, PoolError>
     let pool = Pool::new(ctx, name);
     let ring = Key::open(ctx, &pool.keys.ring(), Access::Read);
     ring.expect(Kind::SortedSet)?;
+    let disabled = Key::open(ctx, &pool.keys.disabled(), Access::Read);
+    disabled.expect(Kind::SortedSet)?;
     let usage = Key::open(ctx, &pool.keys.usage(pool.day_label()), Access::Write);
     usage.expect(Kind::Hash)?;
 
-    if ring.zscore(key).is_none() {
+    if locate(&ring, &disabled, key).is_none() {
         return Err(PoolError::not_in_pool(key.as_slice(), name));
     }
 

@@ -2,15 +2,17 @@
 
 use redis_module::{Context, RedisString, RedisValue};
 
+use super::project::{open_members, project_of};
 use super::{api_keys, arity};
 use crate::arguments;
 use crate::error::PoolError;
 use crate::keyspace::{Access, Key, Kind};
-use crate::pool::{known_classes, Pool, RingSet, SkipSet};
-use crate::rotation::forget_position;
+use crate::penalty::{locate, ClassState};
+use crate::pool::{known_classes, Pool};
 
-/// Removes each key from the ring, from every class's spent set and runs of today, and from
-/// today's usage. Replies with how many keys were in the pool.
+/// Removes each key from the ring (or the disabled set), from every class's spent marks,
+/// cooldowns and runs, from today's usage and from its project. Replies with how many keys
+/// were in the pool.
 pub fn run(ctx: &Context, args: &[RedisString]) -> Result<RedisValue, PoolError> {
     arity(args, 3, usize::MAX, "gpool.remove")?;
 
@@ -20,41 +22,45 @@ pub fn run(ctx: &Context, args: &[RedisString]) -> Result<RedisValue, PoolError>
     let pool = Pool::new(ctx, name);
     let ring = Key::open(ctx, &pool.keys.ring(), Access::Write);
     ring.expect(Kind::SortedSet)?;
+    let disabled = Key::open(ctx, &pool.keys.disabled(), Access::Write);
+    disabled.expect(Kind::SortedSet)?;
     let cursor = Key::open(ctx, &pool.keys.cursor(), Access::Read);
     cursor.expect(Kind::Hash)?;
     let usage = Key::open(ctx, &pool.keys.usage(pool.day_label()), Access::Write);
     usage.expect(Kind::Hash)?;
-    let mut per_class = Vec::new();
-    for class in known_classes(&cursor) {
-        let spent = Key::open(
-            ctx,
-            &pool.keys.spent(&class, pool.day_label()),
-            Access::Write,
-        );
-        spent.expect(Kind::SortedSet)?;
-        let skip = Key::open(
-            ctx,
-            &pool.keys.skip(&class, pool.day_label()),
-            Access::Write,
-        );
-        skip.expect(Kind::SortedSet)?;
-        per_class.push((spent, skip));
-    }
+    let projects = Key::open(ctx, &pool.keys.projects(), Access::Write);
+    projects.expect(Kind::Hash)?;
+    let states = known_classes(&cursor)
+        .iter()
+        .map(|class| ClassState::open(&pool, class))
+        .collect::<Result<Vec<_>, _>>()?;
+    let members = open_members(&pool, keys.iter().filter_map(|k| project_of(&projects, k)))?;
 
+    for state in &states {
+        state.prepare(&ring);
+    }
     let mut removed = 0;
     for key in keys {
-        let Some(score) = ring.zscore(key) else {
+        let Some(place) = locate(&ring, &disabled, key) else {
             continue;
         };
-        ring.zrem(key);
+        if place.in_ring {
+            ring.zrem(key);
+        } else {
+            disabled.zrem(key);
+        }
+        for state in &states {
+            state.spent.zrem(key);
+            if place.in_ring {
+                state.forget(&ring, key, place.position);
+            } else {
+                state.cooling.zrem(key);
+            }
+        }
         usage.hdel(key);
-        for (spent, skip) in &per_class {
-            spent.zrem(key);
-            let mut runs = SkipSet {
-                key: skip,
-                ttl: pool.day_ttl(),
-            };
-            forget_position(&RingSet(&ring), &mut runs, score as u64);
+        if let Some(project) = project_of(&projects, key) {
+            projects.hdel(key);
+            members[&project].zrem(key);
         }
         removed += 1;
     }

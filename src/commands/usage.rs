@@ -13,7 +13,8 @@ use crate::keyspace::{Access, Key, Kind};
 use crate::pool::Pool;
 
 /// With keys: an array of today's counts in argument order (0 for a key not in the pool).
-/// Without: a map of fingerprint to today's count for every key of the pool.
+/// Without: a map of fingerprint to today's count for every key of the pool, disabled ones
+/// included.
 pub fn run(ctx: &Context, args: &[RedisString]) -> Result<RedisValue, PoolError> {
     arity(args, 2, usize::MAX, "gpool.usage")?;
 
@@ -23,6 +24,8 @@ pub fn run(ctx: &Context, args: &[RedisString]) -> Result<RedisValue, PoolError>
     let pool = Pool::new(ctx, name);
     let ring = Key::open(ctx, &pool.keys.ring(), Access::Read);
     ring.expect(Kind::SortedSet)?;
+    let disabled = Key::open(ctx, &pool.keys.disabled(), Access::Read);
+    disabled.expect(Kind::SortedSet)?;
     let usage = Key::open(ctx, &pool.keys.usage(pool.day_label()), Access::Read);
     usage.expect(Kind::Hash)?;
 
@@ -34,11 +37,13 @@ pub fn run(ctx: &Context, args: &[RedisString]) -> Result<RedisValue, PoolError>
         return Ok(RedisValue::Array(counts));
     }
     let mut counts = BTreeMap::new();
-    ring.zfor_each(|key, _| {
+    let mut count = |key: RedisString, _| {
         counts.insert(
             RedisValueKey::String(fingerprint(key.as_slice())),
             RedisValue::Integer(usage.hget_integer(&key)),
         );
-    });
+    };
+    ring.zfor_each(&mut count);
+    disabled.zfor_each(&mut count);
     Ok(RedisValue::OrderedMap(counts))
 }
