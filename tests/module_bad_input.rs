@@ -559,6 +559,7 @@ fn slots(command: &str) -> (&'static [Slot], bool) {
     match command {
         "GPOOL.ADD" | "GPOOL.REMOVE" => (&[Pool, ApiKey], true),
         "GPOOL.NEXT" => (&[Pool, Class], false),
+        // RESTORE without a class lifts every penalty of the key.
         "GPOOL.SPEND" | "GPOOL.RESTORE" => (&[Pool, ApiKey, Class], false),
         "GPOOL.RECORD" => (&[Pool, ApiKey, Count], false),
         "GPOOL.USAGE" => (&[Pool, ApiKey], true),
@@ -573,7 +574,8 @@ fn arity(command: &str) -> (usize, usize) {
     match command {
         "GPOOL.ADD" | "GPOOL.REMOVE" => (2, usize::MAX),
         "GPOOL.NEXT" => (2, 2),
-        "GPOOL.SPEND" | "GPOOL.RESTORE" => (3, 3),
+        "GPOOL.SPEND" => (3, 3),
+        "GPOOL.RESTORE" => (2, 3),
         "GPOOL.RECORD" => (2, 3),
         "GPOOL.USAGE" => (1, usize::MAX),
         "GPOOL.STATUS" => (1, 1),
@@ -651,11 +653,6 @@ fn judge_unix_time(b: &[u8]) -> Option<Expect> {
 /// Judges a command from its arguments as the docs order the checks: arity, the pool,
 /// then the other arguments from left to right.
 fn judge(command: &str, args: &[Vec<u8>], debug_clock: bool) -> Expect {
-    // TODO: judge `GPOOL.RESTORE <pool> <apikey>` like the rest once the module has it;
-    // docs/commands.md documents it ahead of the code, so either answer passes for now.
-    if command == "GPOOL.RESTORE" && args.len() == 2 {
-        return Expect::Open;
-    }
     let (low, high) = arity(command);
     if args.len() < low || args.len() > high {
         return Expect::Error(errors::arity(command));

@@ -906,3 +906,40 @@ fn the_module_works_with_the_real_clock() {
     );
     assert_eq!(st.keys, 2);
 }
+
+#[test]
+fn restore_without_a_class_lifts_the_key_for_every_class() {
+    let server = pinned_server();
+    let mut con = server.conn();
+    add(&mut con, "p", &["test-key-0001", "test-key-0002"]);
+    int_cmd(&mut con, &["GPOOL.SPEND", "p", "test-key-0001", "embed"]);
+    int_cmd(&mut con, &["GPOOL.SPEND", "p", "test-key-0001", "generate"]);
+    int_cmd(&mut con, &["GPOOL.SPEND", "p", "test-key-0002", "generate"]);
+
+    assert_eq!(
+        int_cmd(&mut con, &["GPOOL.RESTORE", "p", "test-key-0001"]),
+        1
+    );
+    assert_eq!(
+        int_cmd(&mut con, &["GPOOL.RESTORE", "p", "test-key-0001"]),
+        0
+    );
+
+    assert_eq!(
+        nexts(&mut con, "p", "embed", 2),
+        served(&["test-key-0001", "test-key-0002"])
+    );
+    assert_eq!(
+        nexts(&mut con, "p", "generate", 2),
+        served(&["test-key-0001", "test-key-0001"])
+    );
+    assert_eq!(
+        call(&mut con, &["GPOOL.RESTORE", "p", "test-key-0099"]),
+        Err(errors::not_in_pool("test-key-0099", "p"))
+    );
+    let names: Vec<String> = server.dump().unwrap().into_keys().collect();
+    assert!(
+        !names.iter().any(|n| n.contains(":embed:")),
+        "embed has nothing spent: {names:?}"
+    );
+}
