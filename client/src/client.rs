@@ -150,7 +150,7 @@ impl Client {
     ///
     /// # Errors
     /// [`Error::Embed`] with what each stage answered, when every stage failed for a
-    /// batch; [`Error::Redis`] or [`Error::Unsupported`] when Redis answers with an error.
+    /// batch; [`Error::Refused`] or [`Error::Unsupported`] when Redis answers with an error.
     pub fn embed<S: AsRef<str>>(
         &self,
         texts: &[S],

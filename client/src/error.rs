@@ -30,9 +30,16 @@ pub enum Error {
         expected: &'static str,
     },
 
-    /// Redis refused a command or could not be reached.
-    #[error("redis: {0}; check that redis-server runs at REDIS_URL and has gpool")]
+    /// Redis could not be reached or the connection failed.
+    #[error("redis: {0}; check that redis-server runs at REDIS_URL")]
     Redis(#[source] redis::RedisError),
+
+    /// Redis refused a command: the reply, such as a pool's error text.
+    #[error("redis refused the command: {reply}")]
+    Refused {
+        /// The error reply, code first (`ERR api key ... is not in pool 'gemini'`).
+        reply: String,
+    },
 
     /// The server lacks a pool command the client needs.
     #[error("the redis server lacks {what}: {fix}")]
@@ -68,20 +75,29 @@ pub enum Error {
 }
 
 impl Error {
-    /// Wraps a redis-rs error, naming the missing command when the server does not know
-    /// one of gpool's.
+    /// Wraps a redis-rs error: an error reply as [`Error::Refused`], or as
+    /// [`Error::Unsupported`] when the server does not know one of gpool's commands.
     pub(crate) fn redis(e: redis::RedisError) -> Error {
-        let text = e.to_string();
-        let lower = text.to_ascii_lowercase();
+        if redis_unavailable(&e) {
+            return Error::Redis(e);
+        }
+        let Some(code) = e.code() else {
+            return Error::Redis(e);
+        };
+        let reply = match e.detail() {
+            Some(detail) => format!("{code} {detail}"),
+            None => code.to_string(),
+        };
+        let lower = reply.to_ascii_lowercase();
         if lower.contains("unknown command") || lower.contains("function not found") {
             return Error::Unsupported {
-                what: format!("a gpool command ({text})"),
+                what: format!("a gpool command ({reply})"),
                 fix: "upgrade the gpool module, or load lua/gpool.lua again with \
                       FUNCTION LOAD REPLACE"
                     .into(),
             };
         }
-        Error::Redis(e)
+        Error::Refused { reply }
     }
 
     /// Whether this is Redis being unreachable (down, restarting, timing out), as opposed

@@ -91,7 +91,7 @@ impl Pool {
     /// `GPOOL.ADD`: adds keys to the ring; returns how many were new.
     ///
     /// # Errors
-    /// [`Error::Redis`] with the pool's error text, e.g. for a key with a space.
+    /// [`Error::Refused`] with the pool's error text, e.g. for a key with a space.
     pub fn add(&mut self, keys: &[ApiKey]) -> Result<u64, Error> {
         let mut cmd = self.cmd(Command::Add);
         for key in keys {
@@ -103,7 +103,7 @@ impl Pool {
     /// `GPOOL.REMOVE`: removes keys with all their state; returns how many were there.
     ///
     /// # Errors
-    /// [`Error::Redis`] with the pool's error text.
+    /// [`Error::Refused`] with the pool's error text.
     pub fn remove(&mut self, keys: &[ApiKey]) -> Result<u64, Error> {
         let mut cmd = self.cmd(Command::Remove);
         for key in keys {
@@ -116,7 +116,7 @@ impl Pool {
     /// is spent, cooling or disabled for the class, or the pool is empty.
     ///
     /// # Errors
-    /// [`Error::Redis`] with the pool's error text.
+    /// [`Error::Refused`] with the pool's error text.
     pub fn next(&mut self, class: &str) -> Result<Option<ApiKey>, Error> {
         let mut cmd = self.cmd(Command::Next);
         cmd.arg(class);
@@ -128,7 +128,7 @@ impl Pool {
     /// it was not already.
     ///
     /// # Errors
-    /// [`Error::Redis`], e.g. for a key not in the pool.
+    /// [`Error::Refused`], e.g. for a key not in the pool.
     pub fn spend(&mut self, key: &ApiKey, class: &str) -> Result<bool, Error> {
         let mut cmd = self.cmd(Command::Spend);
         cmd.arg(key.expose()).arg(class);
@@ -139,7 +139,7 @@ impl Pool {
     /// `true` if it had one.
     ///
     /// # Errors
-    /// [`Error::Redis`], e.g. for a key not in the pool.
+    /// [`Error::Refused`], e.g. for a key not in the pool.
     pub fn restore(&mut self, key: &ApiKey, class: &str) -> Result<bool, Error> {
         let mut cmd = self.cmd(Command::Restore);
         cmd.arg(key.expose()).arg(class);
@@ -150,7 +150,7 @@ impl Pool {
     /// disabled) for every class; `true` if it had any.
     ///
     /// # Errors
-    /// [`Error::Redis`], e.g. for a key not in the pool.
+    /// [`Error::Refused`], e.g. for a key not in the pool.
     pub fn restore_all(&mut self, key: &ApiKey) -> Result<bool, Error> {
         let mut cmd = self.cmd(Command::Restore);
         cmd.arg(key.expose());
@@ -160,7 +160,7 @@ impl Pool {
     /// `GPOOL.RECORD`: counts `count` uses made without NEXT; returns today's count.
     ///
     /// # Errors
-    /// [`Error::Redis`], e.g. for a key not in the pool.
+    /// [`Error::Refused`], e.g. for a key not in the pool.
     pub fn record(&mut self, key: &ApiKey, count: u64) -> Result<u64, Error> {
         let mut cmd = self.cmd(Command::Record);
         cmd.arg(key.expose()).arg(count);
@@ -170,7 +170,7 @@ impl Pool {
     /// `GPOOL.USAGE <pool> <key> ...`: today's use counts, in argument order.
     ///
     /// # Errors
-    /// [`Error::Redis`] with the pool's error text.
+    /// [`Error::Refused`] with the pool's error text.
     pub fn usage(&mut self, keys: &[ApiKey]) -> Result<Vec<u64>, Error> {
         if keys.is_empty() {
             return Ok(Vec::new());
@@ -185,7 +185,7 @@ impl Pool {
     /// `GPOOL.USAGE <pool>`: today's count of every key, by fingerprint.
     ///
     /// # Errors
-    /// [`Error::Redis`] with the pool's error text.
+    /// [`Error::Refused`] with the pool's error text.
     pub fn usage_by_fingerprint(&mut self) -> Result<BTreeMap<String, u64>, Error> {
         let cmd = self.cmd(Command::Usage);
         let reply: Value = self.query(&cmd)?;
@@ -199,7 +199,7 @@ impl Pool {
     /// streak and next_ready_in; and the pins that are set.
     ///
     /// # Errors
-    /// [`Error::Redis`] with the pool's error text.
+    /// [`Error::Refused`] with the pool's error text.
     pub fn status(&mut self) -> Result<PoolStatus, Error> {
         let cmd = self.cmd(Command::Status);
         let reply: Value = self.query(&cmd)?;
@@ -210,7 +210,7 @@ impl Pool {
     /// `class`; the pool applies its judgement and replies with it.
     ///
     /// # Errors
-    /// [`Error::Redis`], e.g. for a status outside 100 to 599.
+    /// [`Error::Refused`], e.g. for a status outside 100 to 599.
     pub fn report(
         &mut self,
         key: &ApiKey,
@@ -227,7 +227,7 @@ impl Pool {
     /// cools them all; returns how many were placed.
     ///
     /// # Errors
-    /// [`Error::Redis`] with the pool's error text.
+    /// [`Error::Refused`] with the pool's error text.
     pub fn project(&mut self, project: &str, keys: &[ApiKey]) -> Result<u64, Error> {
         let mut cmd = self.cmd(Command::Project);
         cmd.arg(project);
@@ -240,7 +240,7 @@ impl Pool {
     /// `GPOOL.PIN`: sets the named flag for `ttl` (rounded up to whole seconds).
     ///
     /// # Errors
-    /// [`Error::Redis`] with the pool's error text.
+    /// [`Error::Refused`] with the pool's error text.
     pub fn pin(&mut self, name: &str, ttl: Duration) -> Result<(), Error> {
         let cmd = self.pin_cmd(name, ttl);
         self.query::<Value>(&cmd).map(|_| ())
@@ -249,7 +249,7 @@ impl Pool {
     /// `GPOOL.UNPIN`: clears the named flag; `true` if it was set.
     ///
     /// # Errors
-    /// [`Error::Redis`] with the pool's error text.
+    /// [`Error::Refused`] with the pool's error text.
     pub fn unpin(&mut self, name: &str) -> Result<bool, Error> {
         let mut cmd = self.cmd(Command::Unpin);
         cmd.arg(name);
@@ -259,7 +259,7 @@ impl Pool {
     /// `GPOOL.PINNED`: the time left on the named flag; zero when it is not set.
     ///
     /// # Errors
-    /// [`Error::Redis`] with the pool's error text.
+    /// [`Error::Refused`] with the pool's error text.
     pub fn pinned(&mut self, name: &str) -> Result<Duration, Error> {
         let mut cmd = self.cmd(Command::Pinned);
         cmd.arg(name);
@@ -272,7 +272,7 @@ impl Pool {
     /// (or the library configured) with `debug-clock yes`.
     ///
     /// # Errors
-    /// [`Error::Redis`] with the pool's refusal.
+    /// [`Error::Refused`] with the pool's refusal.
     pub fn debug_clock(&mut self, unix: Option<u64>) -> Result<(), Error> {
         let cmd = self.engine.debug_clock(unix);
         self.query::<Value>(&cmd).map(|_| ())
