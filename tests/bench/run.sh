@@ -2,20 +2,24 @@
 # Benchmarks GPOOL.NEXT against plain Redis commands of similar weight.
 #
 # Starts a redis-server of its own (a free loopback port, a temporary dir, no persistence)
-# with the module loaded, fills four pools, and runs redis-benchmark once per row, pipelined
-# (-P 16) over 50 connections. INCR is the floor of what a write costs; LMOVE of a list onto
+# with the module loaded, fills four pools, and runs redis-benchmark on each row in a few
+# rounds, pipelined (-P 16) over 50 connections. INCR is the floor of what a write costs; LMOVE of a list onto
 # itself is how a key list is rotated without a module. Prints a Markdown table and writes it
 # to target/bench/latest.md.
 #
-# Environment: BENCH_REQUESTS (requests per row, default 2000000), BENCH_SEED (which keys of
-# the 99%-spent pool stay available, default 20240601), MODULE (the module to load), LUA_LIB
-# (the Lua library to load, default lua/gpool.lua).
+# Environment: BENCH_ROUNDS (how many times each row runs, default 3), BENCH_REQUESTS
+# (requests per run, default 1000000), BENCH_LUA_REQUESTS (per FCALL run, default 200000:
+# the Lua library is slower), BENCH_SEED (which keys of the 99%-spent pool stay available,
+# default 20240601), MODULE (the module to load), LUA_LIB (the Lua library to load, default
+# lua/gpool.lua).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 
-requests=${BENCH_REQUESTS:-2000000}
+requests=${BENCH_REQUESTS:-1000000}
+lua_requests=${BENCH_LUA_REQUESTS:-200000}
+rounds=${BENCH_ROUNDS:-3}
 seed=${BENCH_SEED:-20240601}
 module=${MODULE:-$root/target/release/libgpool.so}
 module_opts="timezone America/Los_Angeles debug-clock no"
@@ -34,21 +38,22 @@ pools=(
     "bench-100k-spent 100000 1000"
 )
 
-# ---- The rows. Each is "label|command"; add a row here and it is benchmarked and reported.
+# ---- The rows. Each is "label|requests|command"; add a row here and it is benchmarked and
+# reported.
 rows=(
-    "INCR|INCR gpool:bench:counter"
-    "LMOVE, 10-element list onto itself|LMOVE gpool:bench:list gpool:bench:list LEFT RIGHT"
-    "GPOOL.NEXT, 10 keys|GPOOL.NEXT bench-10 $class"
-    "GPOOL.NEXT, 1,000 keys|GPOOL.NEXT bench-1k $class"
-    "GPOOL.NEXT, 100,000 keys|GPOOL.NEXT bench-100k $class"
-    "GPOOL.NEXT, 100,000 keys, 99% spent|GPOOL.NEXT bench-100k-spent $class"
+    "INCR|$requests|INCR gpool:bench:counter"
+    "LMOVE, 10-element list onto itself|$requests|LMOVE gpool:bench:list gpool:bench:list LEFT RIGHT"
+    "GPOOL.NEXT, 10 keys|$requests|GPOOL.NEXT bench-10 $class"
+    "GPOOL.NEXT, 1,000 keys|$requests|GPOOL.NEXT bench-1k $class"
+    "GPOOL.NEXT, 100,000 keys|$requests|GPOOL.NEXT bench-100k $class"
+    "GPOOL.NEXT, 100,000 keys, 99% spent|$requests|GPOOL.NEXT bench-100k-spent $class"
 )
 # The same pools through the Lua library, when lua/gpool.lua exists.
 lua_rows=(
-    "FCALL gpool_next, 10 keys|FCALL gpool_next 1 bench-10 $class"
-    "FCALL gpool_next, 1,000 keys|FCALL gpool_next 1 bench-1k $class"
-    "FCALL gpool_next, 100,000 keys|FCALL gpool_next 1 bench-100k $class"
-    "FCALL gpool_next, 100,000 keys, 99% spent|FCALL gpool_next 1 bench-100k-spent $class"
+    "FCALL gpool_next, 10 keys|$lua_requests|FCALL gpool_next 1 bench-10 $class"
+    "FCALL gpool_next, 1,000 keys|$lua_requests|FCALL gpool_next 1 bench-1k $class"
+    "FCALL gpool_next, 100,000 keys|$lua_requests|FCALL gpool_next 1 bench-100k $class"
+    "FCALL gpool_next, 100,000 keys, 99% spent|$lua_requests|FCALL gpool_next 1 bench-100k-spent $class"
 )
 # ---- End of the rows.
 
@@ -182,12 +187,11 @@ else
     say "no $lua_lib: skipping the FCALL rows"
 fi
 
-bench_cmd=(redis-benchmark -h 127.0.0.1 -p "$port" -c "$clients" -P "$pipeline"
-    -n "$requests" --csv)
+bench_cmd=(redis-benchmark -h 127.0.0.1 -p "$port" -c "$clients" -P "$pipeline" --csv)
 
 # Runs one row and prints its requests per second (a decimal number).
 run_row() {
-    local label=$1 command=$2 probe csv rps
+    local label=$1 n=$2 command=$3 probe csv rps
     # One call first, so a command that errors or finds nothing fails here with its reply
     # instead of being timed (redis-benchmark counts error replies as requests).
     # shellcheck disable=SC2086
@@ -198,7 +202,7 @@ run_row() {
             ;;
     esac
     # shellcheck disable=SC2086
-    csv=$("${bench_cmd[@]}" $command 2>&1) || die "$label: redis-benchmark failed: $csv"
+    csv=$("${bench_cmd[@]}" -n "$n" $command 2>&1) || die "$label: redis-benchmark failed: $csv"
     rps=$(echo "$csv" | awk -F'","' '/^"test"/ { next } NF >= 2 { gsub(/"/, "", $2); print $2; exit }')
     [[ "$rps" =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "$label: cannot read redis-benchmark's output: $csv"
     echo "$rps"
@@ -210,23 +214,31 @@ thousands() { printf '%.0f' "$1" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta'; }
 # single-threaded processes): the load average before the run is reported with the numbers.
 load_before=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo unknown)
 started=$(date +%s)
-results=()
-for row in "${rows[@]}"; do
-    label=${row%%|*}
-    command=${row#*|}
-    say "$label: ${bench_cmd[*]} $command"
-    rps=$(run_row "$label" "$command")
-    say "  $(thousands "$rps") ops/s"
-    results+=("$label|$command|$rps")
+# Rounds run every row once, in turn, so a burst of load elsewhere hits one round of every
+# row rather than all runs of one row; each row reports its median.
+declare -A runs=()
+for round in $(seq "$rounds"); do
+    for row in "${rows[@]}"; do
+        IFS='|' read -r label n command <<<"$row"
+        say "round $round/$rounds, $label: ${bench_cmd[*]} -n $n $command"
+        rps=$(run_row "$label" "$n" "$command")
+        say "  $(thousands "$rps") ops/s"
+        runs[$label]="${runs[$label]:-} $rps"
+    done
 done
 elapsed=$(($(date +%s) - started))
 
-rps_of() {
-    local r
-    for r in "${results[@]}"; do
-        if [ "${r%%|*}" = "$1" ]; then echo "${r##*|}"; fi
-    done
+# Median and spread ((max - min) / median, in percent) of a row's runs.
+median_of() {
+    [ -n "${runs[$1]:-}" ] || return 0
+    tr ' ' '\n' <<<"${runs[$1]}" | grep . | sort -g | awk '{ v[NR] = $1 }
+        END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'
 }
+spread_of() {
+    tr ' ' '\n' <<<"${runs[$1]}" | grep . | sort -g | awk -v m="$2" '{ v[NR] = $1 }
+        END { printf "%.0f%%", 100 * (v[NR] - v[1]) / m }'
+}
+rps_of() { median_of "$1"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
 incr=$(rps_of INCR)
@@ -241,11 +253,16 @@ mkdir -p "$(dirname "$out")"
         "redis-server $(redis-server --version | sed 's/.* v=\([^ ]*\).*/\1/'), load average" \
         "$load_before before the run, $elapsed s."
     echo
-    echo "| benchmark | command | ops/s | vs INCR |"
-    echo "|---|---|---:|---:|"
-    for r in "${results[@]}"; do
-        IFS='|' read -r label command rps <<<"$r"
-        echo "| $label | \`$command\` | $(thousands "$rps") | $(ratio "$rps" "$incr") |"
+    echo "Each row ran $rounds times, in rounds; ops/s is the median, spread is (max - min) /"
+    echo "median."
+    echo
+    echo "| benchmark | command | requests | ops/s | spread | vs INCR |"
+    echo "|---|---|---:|---:|---:|---:|"
+    for row in "${rows[@]}"; do
+        IFS='|' read -r label n command <<<"$row"
+        rps=$(median_of "$label")
+        echo "| $label | \`$command\` | $(thousands "$n") | $(thousands "$rps")" \
+            "| $(spread_of "$label" "$rps") | $(ratio "$rps" "$incr") |"
     done
     echo
     for engine in "GPOOL.NEXT" "FCALL gpool_next"; do
@@ -261,12 +278,12 @@ mkdir -p "$(dirname "$out")"
         echo "No FCALL rows: $lua_error"
         echo
     fi
-    echo "Server and client, one client run per row:"
+    echo "Server and client, one client run per row and round:"
     echo
     echo '```'
     printf '%q ' "${server_cmd[@]}" | sed "s|$root/||g; s/ $//"
     echo
-    echo "${bench_cmd[*]} <command>"
+    echo "${bench_cmd[*]} -n <requests> <command>"
     echo '```'
     echo
     echo "Pools: bench-10, bench-1k and bench-100k hold that many keys; bench-100k-spent holds"
