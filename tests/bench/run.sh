@@ -3,9 +3,9 @@
 #
 # Starts a redis-server of its own (a free loopback port, a temporary dir, no persistence)
 # with the module loaded, fills four pools, and runs redis-benchmark on each row in a few
-# rounds, pipelined (-P 16) over 50 connections. INCR is the floor of what a write costs; LMOVE of a list onto
-# itself is how a key list is rotated without a module. Prints a Markdown table and writes it
-# to target/bench/latest.md.
+# rounds, pipelined (-P 16) over 50 connections. INCR is the floor of what a write costs;
+# LMOVE of a list onto itself is how a key list is rotated without a module. Prints a
+# Markdown table and writes it to target/bench/latest.md.
 #
 # Environment: BENCH_ROUNDS (how many times each row runs, default 3), BENCH_REQUESTS
 # (requests per run, default 1000000), BENCH_LUA_REQUESTS (per FCALL run, default 200000:
