@@ -12,8 +12,10 @@
     GPOOL.STATUS <pool>               FCALL_RO gpool_status 1 <pool>
     GPOOL.DEBUG CLOCK <unix>|REAL     FCALL gpool_debug 0 CLOCK <unix>|REAL
 
-  gpool_usage and gpool_status write nothing and carry the no-writes flag, so FCALL_RO
-  and replicas accept them.
+  The same goes for gpool_add, gpool_remove, gpool_spend, gpool_restore, gpool_record,
+  gpool_usage, gpool_report, gpool_project, gpool_pin, gpool_unpin and gpool_pinned.
+  gpool_usage, gpool_status and gpool_pinned write nothing and carry the no-writes flag,
+  so FCALL_RO and replicas accept them.
 
   Why the pool name, and not a real key name such as gpool:{<pool>}:ring, is the declared
   key: a pool name cannot contain a brace, so Redis Cluster hashes the bare name exactly as
@@ -55,6 +57,7 @@ local API_KEY_MAX = 512
 local SHOWN_MAX = 32
 local MAX_COUNT = 1000000000
 local MAX_UNIX_TIME = 253402300799
+local MAX_PIN_SECONDS = 31536000
 
 -- Whether s is a valid pool or class name: 1 to 128 letters, digits, '_', '-', '.', ':'.
 local function is_valid_name(s)
@@ -95,6 +98,46 @@ local function decimal(s)
     return nil
   end
   return tonumber(s)
+end
+
+-- Whether s is valid UTF-8 (no overlong forms, surrogates or code points past U+10FFFF).
+local function is_utf8(s)
+  local i, n = 1, #s
+  while true do
+    i = s:find('[\128-\255]', i)
+    if i == nil then
+      return true
+    end
+    local c, len = s:byte(i), 0
+    local low, high = 0x80, 0xBF
+    if c >= 0xC2 and c <= 0xDF then
+      len = 2
+    elseif c >= 0xE0 and c <= 0xEF then
+      len = 3
+      low = (c == 0xE0) and 0xA0 or 0x80
+      high = (c == 0xED) and 0x9F or 0xBF
+    elseif c >= 0xF0 and c <= 0xF4 then
+      len = 4
+      low = (c == 0xF0) and 0x90 or 0x80
+      high = (c == 0xF4) and 0x8F or 0xBF
+    else
+      return false
+    end
+    if i + len - 1 > n then
+      return false
+    end
+    local second = s:byte(i + 1)
+    if second < low or second > high then
+      return false
+    end
+    for j = i + 2, i + len - 1 do
+      local b = s:byte(j)
+      if b < 0x80 or b > 0xBF then
+        return false
+      end
+    end
+    i = i + len
+  end
 end
 
 -- A whole number as Redis writes it in a reply, a key name or a sorted-set member.
@@ -252,12 +295,244 @@ local function quota_day(zone, now)
   now = math.max(0, math.min(now, MAX_UNIX_TIME))
   local days = floor((now + utc_offset(zone, now)) / 86400)
   local y, m, d = civil_from_days(days)
-  return string.format('%04d-%02d-%02d', y, m, d), local_midnight(zone, days + 1)
+  -- A day is always ten characters in key names. The last second the clock accepts is
+  -- already in the year 10000 east of UTC; like the module, keep the first ten.
+  local label = string.format('%04d-%02d-%02d', y, m, d):sub(1, 10)
+  return label, local_midnight(zone, days + 1)
 end
 
 -- Whole seconds from `now` until the quota day ends; at least 1, a valid time to live.
 local function seconds_left(ends_at, now)
   return math.max(1, ends_at - now)
+end
+
+-- Judging a provider's answer ------------------------------------------------------------
+-- What a status and body say about the key that got them (docs/commands.md, "Outcomes"),
+-- the same judgement as the module's. `decode` turns JSON text into Lua values (cjson inside
+-- Redis) and returns nil when the text is not JSON.
+
+-- Bodies longer than this are judged by their status alone, so a report takes bounded time.
+local MAX_BODY = 1024 * 1024
+-- How many relayed errors deep a body is unwrapped (a proxy quoting a provider).
+local MAX_RELAY_DEPTH = 3
+-- The cooldown when a per-minute violation names no delay.
+local DEFAULT_COOLDOWN_SECONDS = 60
+
+-- Whether a decoded value is a JSON array (a table with keys 1..n only).
+local function is_array(value)
+  if type(value) ~= 'table' then
+    return false
+  end
+  local n = 0
+  for k in pairs(value) do
+    if type(k) ~= 'number' then
+      return false
+    end
+    n = n + 1
+  end
+  return n == #value
+end
+
+-- A member of a JSON object, or nil for anything that is not an object.
+local function member(value, name)
+  if type(value) ~= 'table' or (next(value) ~= nil and is_array(value)) then
+    return nil
+  end
+  return value[name]
+end
+
+-- A string member of a JSON object, or nil.
+local function text_member(value, name)
+  local found = member(value, name)
+  if type(found) == 'string' then
+    return found
+  end
+  return nil
+end
+
+-- The elements of a JSON array member, or an empty list.
+local function array_member(value, name)
+  local found = member(value, name)
+  if type(found) == 'table' and is_array(found) then
+    return found
+  end
+  return {}
+end
+
+local function ends_with(s, suffix)
+  return #s >= #suffix and s:sub(-#suffix) == suffix
+end
+
+local function trim(s)
+  return (s:gsub('^%s+', ''):gsub('%s+$', ''))
+end
+
+-- Where the JSON value starting at `from` (an opening brace) ends, or nil when it does not.
+local function json_value_end(s, from)
+  local depth, i, n = 0, from, #s
+  while i <= n do
+    local c = s:sub(i, i)
+    if c == '"' then
+      i = i + 1
+      while i <= n do
+        local d = s:sub(i, i)
+        if d == '\\' then
+          i = i + 1
+        elseif d == '"' then
+          break
+        end
+        i = i + 1
+      end
+      if i > n then
+        return nil
+      end
+    elseif c == '{' or c == '[' then
+      depth = depth + 1
+    elseif c == '}' or c == ']' then
+      depth = depth - 1
+      if depth == 0 then
+        return i
+      end
+    end
+    i = i + 1
+  end
+  return nil
+end
+
+-- The provider's own error that a proxy quoted inside its message (or OpenRouter's
+-- metadata.raw): the first JSON value after the first brace, when it is an object whose
+-- `error` is an object.
+local function relayed_original(err, decode)
+  local candidates = {}
+  candidates[#candidates + 1] = text_member(err, 'message')
+  candidates[#candidates + 1] = text_member(member(err, 'metadata'), 'raw')
+  for _, quoted in ipairs(candidates) do
+    local start = quoted:find('{', 1, true)
+    local stop = start and json_value_end(quoted, start)
+    local value = stop and decode(quoted:sub(start, stop))
+    local inner = member(value, 'error')
+    if type(inner) == 'table' and not (next(inner) ~= nil and is_array(inner)) then
+      return value
+    end
+  end
+  return nil
+end
+
+-- A quota violation whose limit is 0: the model is not offered on the key's tier.
+local function is_zero_limit(violation)
+  local value = member(violation, 'quotaValue')
+  if type(value) == 'string' then
+    return trim(value) == '0'
+  end
+  return type(value) == 'number' and value == 0
+end
+
+-- Gemini's message form of a zero limit: `..., limit: 0, model: ...`.
+local function mentions_zero_limit(message)
+  local from = 1
+  while true do
+    local at, stop = message:find('limit: 0', from, true)
+    if at == nil then
+      return false
+    end
+    if message:find('^[%d%.]', stop + 1) == nil then
+      return true
+    end
+    from = at + 1
+  end
+end
+
+-- A protobuf duration such as `45.837906927s`, rounded up to whole seconds, from 1 to a day.
+local function parse_delay(text)
+  local number = trim(text):match('^(.*)s$')
+  local seconds = number and number:find('^[+]?%d*%.?%d*[eE]?[+-]?%d*$') and tonumber(number)
+  if seconds == nil or seconds ~= seconds or seconds < 0 or seconds == math.huge then
+    return nil
+  end
+  return math.max(1, math.min(86400, math.ceil(seconds)))
+end
+
+local function judge(status, body, depth, decode)
+  local err = member(body, 'error')
+  if depth < MAX_RELAY_DEPTH then
+    local original = err and relayed_original(err, decode)
+    if original then
+      local code = member(member(original, 'error'), 'code')
+      local inner_status = status
+      if type(code) == 'number' and code == floor(code) and code >= 100 and code < 600 then
+        inner_status = code
+      end
+      return judge(inner_status, original, depth + 1, decode)
+    end
+  end
+  if status == 401 or status == 403 then
+    return 'permanent', 0
+  end
+  local details = array_member(err, 'details')
+  if status == 400 then
+    for _, detail in ipairs(details) do
+      if text_member(detail, 'reason') == 'API_KEY_INVALID' then
+        return 'permanent', 0
+      end
+    end
+  end
+
+  local violations = {}
+  for _, detail in ipairs(details) do
+    local kind = text_member(detail, '@type')
+    if kind and ends_with(kind, 'google.rpc.QuotaFailure') then
+      for _, violation in ipairs(array_member(detail, 'violations')) do
+        violations[#violations + 1] = violation
+      end
+    end
+  end
+  local message = text_member(err, 'message') or ''
+  local per_day, per_minute = false, false
+  for _, violation in ipairs(violations) do
+    if is_zero_limit(violation) then
+      return 'transient', 0
+    end
+    local quota_id = text_member(violation, 'quotaId') or ''
+    per_day = per_day or quota_id:find('PerDay', 1, true) ~= nil
+    per_minute = per_minute or quota_id:find('PerMinute', 1, true) ~= nil
+  end
+  if mentions_zero_limit(message) then
+    return 'transient', 0
+  end
+  if per_day then
+    return 'daily', 0
+  end
+  local delay
+  for _, detail in ipairs(details) do
+    local kind = text_member(detail, '@type')
+    local retry = text_member(detail, 'retryDelay')
+    if kind and ends_with(kind, 'google.rpc.RetryInfo') and retry then
+      delay = parse_delay(retry)
+      if delay then
+        break
+      end
+    end
+  end
+  if per_minute then
+    return 'cooldown', delay or DEFAULT_COOLDOWN_SECONDS
+  end
+  if delay and status == 429 then
+    return 'cooldown', delay
+  end
+  return 'transient', 0
+end
+
+-- The outcome of an answer with HTTP `status` and `body` (ok, daily, cooldown, permanent or
+-- transient) and its cooldown in seconds (0 unless cooldown).
+local function classify(status, body, decode)
+  if status >= 200 and status < 300 then
+    return 'ok', 0
+  end
+  local parsed
+  if #body <= MAX_BODY then
+    parsed = decode(body)
+  end
+  return judge(status, parsed, 0, decode)
 end
 
 if redis == nil then
@@ -275,16 +550,21 @@ if redis == nil then
     shown = shown,
     fingerprint = fingerprint,
     decimal = decimal,
+    is_utf8 = is_utf8,
+    classify = classify,
   }
 end
 
--- Redis glue -------------------------------------------------------------------------
--- Everything below runs inside Redis. Each function checks arity, validates its
--- arguments, checks the types of the keys it will touch and only then writes, so bad
--- input changes nothing (a script is not rolled back on an error).
+
+-- Redis glue ---------------------------------------------------------------------------
+-- Everything below runs inside Redis. Each function checks arity, validates its arguments,
+-- checks the types of the keys it will touch and only then writes, so bad input changes
+-- nothing (a script is not rolled back on an error). The order of those checks, and of the
+-- writes, follows the module's command for command.
 
 -- Redis lets a library's top level reach nothing but `redis.register_function` and
--- `redis.log`; redis.call, math, string and the rest exist only while a function runs.
+-- `redis.log`; redis.call, cjson, math, string and the rest exist only while a function
+-- runs.
 local function rcall(...)
   return redis.call(...)
 end
@@ -302,6 +582,7 @@ end
 local pinned_clock = nil
 
 local WRONGTYPE = 'WRONGTYPE Operation against a key holding the wrong kind of value'
+local NAME_RULE = '\': use 1 to 128 letters, digits, \'_\', \'-\', \'.\', \':\''
 
 local function refuse(text)
   return redis.error_reply(text)
@@ -311,14 +592,9 @@ local function arity_error(command)
   return refuse('ERR wrong number of arguments for \'' .. command .. '\' command')
 end
 
-local function pool_error(arg)
-  return refuse('ERR invalid pool name \'' .. shown(arg)
-    .. '\': use 1 to 128 letters, digits, \'_\', \'-\', \'.\', \':\'')
-end
-
-local function class_error(arg)
-  return refuse('ERR invalid class name \'' .. shown(arg)
-    .. '\': use 1 to 128 letters, digits, \'_\', \'-\', \'.\', \':\'')
+-- The error for a bad name argument; `what` is pool, class, project or pin.
+local function name_error(what, arg)
+  return refuse('ERR invalid ' .. what .. ' name \'' .. shown(arg) .. NAME_RULE)
 end
 
 local function api_key_error(index)
@@ -330,9 +606,18 @@ local function not_in_pool_error(key, pool)
   return refuse('ERR api key ' .. fingerprint(key) .. ' is not in pool \'' .. pool .. '\'')
 end
 
+-- A whole number argument from `low` to `high`, or nil.
+local function number_in(arg, low, high)
+  local n = decimal(arg)
+  if n and n >= low and n <= high then
+    return n
+  end
+  return nil
+end
+
 -- The command's arguments after its name, as the module sees them: the declared key (the
--- pool) then ARGV. Refuses a call whose argument count does not fit the command (between
--- `min` and `max` words after the name), or that declares other than `keys_wanted` keys.
+-- pool) then ARGV. Refuses a call whose argument count does not fit the command (from `min`
+-- to `max` words after the name), or that declares other than `keys_wanted` keys.
 local function command_args(function_name, command, keys_wanted, keys, argv, min, max)
   local args = {}
   for _, word in ipairs(keys) do
@@ -349,13 +634,13 @@ local function command_args(function_name, command, keys_wanted, keys, argv, min
       return nil, refuse('ERR ' .. function_name .. ' takes no keys: use FCALL '
         .. function_name .. ' 0 CLOCK <unix-seconds>|REAL')
     end
-    return nil, refuse('ERR ' .. function_name .. ' takes the pool name as its only key: use FCALL '
-      .. function_name .. ' 1 <pool> ...')
+    return nil, refuse('ERR ' .. function_name
+      .. ' takes the pool name as its only key: use FCALL ' .. function_name .. ' 1 <pool> ...')
   end
   return args
 end
 
--- Checks API keys given from args[from] on; args[i] is argument i of the command.
+-- The first bad API key among args[from..]; args[i] is argument i of the command.
 local function api_keys_error(args, from)
   for i = from, #args do
     if not is_valid_api_key(args[i]) then
@@ -372,6 +657,10 @@ local function pool_keys(pool)
     ring = prefix .. 'ring',
     meta = prefix .. 'meta',
     cursor = prefix .. 'cursor',
+    disabled = prefix .. 'disabled',
+    streak = prefix .. 'streak',
+    projects = prefix .. 'projects',
+    pins = prefix .. 'pins',
     usage = function(day)
       return prefix .. 'usage:' .. day
     end,
@@ -381,11 +670,17 @@ local function pool_keys(pool)
     skip = function(class, day)
       return prefix .. 'skip:' .. class .. ':' .. day
     end,
+    cooling = function(class)
+      return prefix .. 'cooling:' .. class
+    end,
+    project = function(project)
+      return prefix .. 'project:' .. project
+    end,
   }
 end
 
--- Whether each key is missing or holds the named type ('zset' or 'hash'); given as
--- key, type, key, type, ...
+-- Whether each key is missing or holds the named type ('zset' or 'hash'); given as key,
+-- type, key, type, ...
 local function types_ok(...)
   local list = { ... }
   for i = 1, #list, 2 do
@@ -397,24 +692,26 @@ local function types_ok(...)
   return true
 end
 
--- The clock: the pinned time, or the server's time in whole seconds.
-local function now()
+-- The clock's reading in Unix milliseconds: the pinned second, or the server's time.
+local function now_ms()
   if DEBUG_CLOCK and pinned_clock then
-    return pinned_clock
+    return pinned_clock * 1000
   end
-  return tonumber(rcall('TIME')[1])
+  local time = rcall('TIME')
+  return tonumber(time[1]) * 1000 + floor(tonumber(time[2]) / 1000)
 end
 
--- The quota day at the clock's current reading: its label and the seconds left in it,
--- which is the time to live of every day-keyed key written now.
-local function today()
-  local t = now()
-  local label, ends_at = quota_day(zone, t)
-  return label, seconds_left(ends_at, t)
+-- What every command that reads the clock works with: the time in milliseconds and in
+-- seconds, the quota day's label and the seconds left in it (the time to live of every
+-- day-keyed key written now).
+local function clock_reading()
+  local ms = now_ms()
+  local seconds = floor(ms / 1000)
+  local day, ends_at = quota_day(zone, seconds)
+  return { ms = ms, day = day, ttl = seconds_left(ends_at, seconds) }
 end
 
--- A stored count read as the module reads it: a decimal integer without '+' or leading
--- zeros, else 0.
+-- A stored integer read as the module reads one: decimal, no '+', no leading zeros; else 0.
 local function stored_integer(value)
   if value and (value == '0' or value:find('^%-?[1-9]%d*$')) then
     return tonumber(value)
@@ -422,7 +719,15 @@ local function stored_integer(value)
   return 0
 end
 
--- A stored cursor: a whole number, else 0.
+-- A stored deadline in milliseconds, with an optional sign; else 0.
+local function stored_deadline(value)
+  if value and value:find('^[+-]?%d+$') then
+    return tonumber(value)
+  end
+  return 0
+end
+
+-- A stored cursor: a whole number; else 0.
 local function stored_position(value)
   if value and value:find('^%d+$') then
     return tonumber(value)
@@ -430,8 +735,15 @@ local function stored_position(value)
   return 0
 end
 
--- The classes a pool knows: the fields of its cursor hash that are valid class names,
--- sorted.
+-- Whole seconds left until `deadline_ms`, rounded up; 0 once it has passed.
+local function seconds_until(deadline_ms, ms)
+  if deadline_ms <= ms then
+    return 0
+  end
+  return floor((deadline_ms - ms + 999) / 1000)
+end
+
+-- The classes a pool knows: the fields of its cursor hash that are valid names, sorted.
 local function known_classes(cursor)
   local classes = {}
   for _, field in ipairs(rcall('HKEYS', cursor)) do
@@ -443,10 +755,53 @@ local function known_classes(cursor)
   return classes
 end
 
--- The ring and the runs ----------------------------------------------------------------
--- The same algorithm as the module's rotation (docs/keys.md, "Rotation without a scan"),
--- over the same sorted sets: the ring (member: API key, score: position) and a class's
--- skip set (member: a run's first position in decimal, score: its last position).
+-- Makes a class known to the pool (a cursor field at 0) if it is not yet.
+local function register_class(cursor, class)
+  if not rcall('HGET', cursor, class) then
+    rcall('HSET', cursor, class, '0')
+  end
+end
+
+-- The project a key was placed in, if it is a valid name.
+local function project_of(projects, key)
+  local project = rcall('HGET', projects, key)
+  if project and is_valid_name(project) then
+    return project
+  end
+  return nil
+end
+
+-- Where a key stands: its ring position and whether it is in the ring (false: disabled),
+-- or nil when the pool does not hold it.
+local function locate(names, key)
+  local score = rcall('ZSCORE', names.ring, key)
+  if score then
+    return floor(tonumber(score)), true
+  end
+  score = rcall('ZSCORE', names.disabled, key)
+  if score then
+    return floor(tonumber(score)), false
+  end
+  return nil
+end
+
+-- JSON text as Lua values, or nil when it is not JSON. Text that is not UTF-8 is not JSON,
+-- as the module's parser has it.
+local function decode_json(text)
+  if text:find('[\128-\255]') and not is_utf8(text) then
+    return nil
+  end
+  local ok, value = pcall(cjson.decode, text)
+  if ok then
+    return value
+  end
+  return nil
+end
+
+-- The ring and the runs -------------------------------------------------------------------
+-- The same algorithm as the module's rotation (docs/keys.md, "Rotation without a scan") over
+-- the same sorted sets: the ring (member: API key, score: position) and a class's skip set
+-- (member: a run's first position in decimal, score: its last position).
 
 -- The first ring key after position `pos`: its position and the key, or nil.
 local function ring_after(ring, pos)
@@ -496,8 +851,8 @@ end
 -- available; three lookups suffice (after the cursor, after that run, after wrapping).
 local MAX_HOPS = 4
 
--- The first available key after position `cursor`, wrapping to the start of the ring:
--- its position and the key, or nil when the ring is empty or every key is unavailable.
+-- The first available key after position `cursor`, wrapping to the start of the ring: its
+-- position and the key, or nil when the ring is empty or every key is unavailable.
 local function next_available(ring, skip, cursor)
   local wrapped = false
   local pos, key = ring_after(ring, cursor)
@@ -530,8 +885,8 @@ local function next_available(ring, skip, cursor)
   return nil
 end
 
--- Marks the key at `pos` unavailable, joining it with the run that ends just before it
--- and the one that starts just after it.
+-- Marks the key at `pos` unavailable, joining it with the run that ends just before it and
+-- the one that starts just after it.
 local function mark_unavailable(ring, skip, ttl, pos)
   local left_first, right_first, right_last
   local prev = ring_before(ring, pos)
@@ -606,13 +961,183 @@ local function forget_position(ring, skip, ttl, pos)
   end
 end
 
--- The commands ---------------------------------------------------------------------------
+-- Penalties -------------------------------------------------------------------------------
+-- A class's spent marks, cooldowns and runs, kept in step (docs/keys.md, "Penalties"): the
+-- runs cover exactly the ring's keys that are spent today or cooling for the class.
+
+-- One class's keys for today, with the clock they are judged by.
+local function class_state(names, class, clock)
+  return {
+    spent = names.spent(class, clock.day),
+    skip = names.skip(class, clock.day),
+    cooling = names.cooling(class),
+    ttl = clock.ttl,
+    ms = clock.ms,
+  }
+end
+
+local function class_types_ok(state)
+  return types_ok(state.spent, 'zset', state.skip, 'zset', state.cooling, 'zset')
+end
+
+local function is_spent(state, key)
+  return rcall('ZSCORE', state.spent, key) ~= false
+end
+
+-- The key's cooldown deadline in milliseconds, if it is still cooling.
+local function cooling_until(state, key)
+  local deadline = rcall('ZSCORE', state.cooling, key)
+  deadline = deadline and floor(tonumber(deadline))
+  if deadline and deadline > state.ms then
+    return deadline
+  end
+  return nil
+end
+
+-- Brings the runs up to date with the clock: cooldowns that have ended are released, and
+-- on a new day the keys still cooling are carried into the day's runs. Every command that
+-- reads or changes a class's runs does this first.
+local function prepare(state, ring)
+  while true do
+    local first = rcall('ZRANGE', state.cooling, 0, 0, 'WITHSCORES')
+    if first[1] == nil or floor(tonumber(first[2])) > state.ms then
+      break
+    end
+    local key = first[1]
+    rcall('ZREM', state.cooling, key)
+    local score = rcall('ZSCORE', ring, key)
+    if not is_spent(state, key) and score then
+      mark_available(ring, state.skip, state.ttl, floor(tonumber(score)))
+    end
+  end
+  -- Every cooling key is in the ring and so in a run; a missing skip key beside live
+  -- cooldowns can only mean the day has just changed.
+  if rcall('EXISTS', state.skip) == 0 and rcall('EXISTS', state.cooling) == 1 then
+    for _, key in ipairs(rcall('ZRANGE', state.cooling, 0, -1)) do
+      local score = rcall('ZSCORE', ring, key)
+      if score then
+        local pos = floor(tonumber(score))
+        if run_containing(state.skip, pos) == nil then
+          mark_unavailable(ring, state.skip, state.ttl, pos)
+        end
+      end
+    end
+  end
+end
+
+-- Marks the key spent until the day ends; false when it already was.
+local function spend(state, ring, key, pos, in_ring)
+  if is_spent(state, key) then
+    return false
+  end
+  rcall('ZADD', state.spent, int_text(pos), key)
+  rcall('EXPIRE', state.spent, state.ttl)
+  if in_ring and cooling_until(state, key) == nil then
+    mark_unavailable(ring, state.skip, state.ttl, pos)
+  end
+  return true
+end
+
+-- Lifts the key's spent mark; false when it had none.
+local function lift_spent(state, ring, key, pos, in_ring)
+  if rcall('ZREM', state.spent, key) == 0 then
+    return false
+  end
+  if in_ring and cooling_until(state, key) == nil then
+    mark_available(ring, state.skip, state.ttl, pos)
+  end
+  return true
+end
+
+-- Rests the key until `deadline_ms`, or leaves a later deadline as it is; false when
+-- nothing changed. Disabled keys do not cool.
+local function cool(state, ring, key, pos, in_ring, deadline_ms)
+  if not in_ring then
+    return false
+  end
+  local current = cooling_until(state, key)
+  if current and current >= deadline_ms then
+    return false
+  end
+  rcall('ZADD', state.cooling, int_text(deadline_ms), key)
+  if current == nil and not is_spent(state, key) then
+    mark_unavailable(ring, state.skip, state.ttl, pos)
+  end
+  return true
+end
+
+-- Lifts every penalty the key has for the class and makes it available, splitting the run
+-- it sits in. True when it had a spent mark or a live cooldown.
+local function lift_all(state, ring, key, pos)
+  local was_cooling = cooling_until(state, key) ~= nil
+  rcall('ZREM', state.cooling, key)
+  local was_spent = rcall('ZREM', state.spent, key) == 1
+  mark_available(ring, state.skip, state.ttl, pos)
+  return was_spent or was_cooling
+end
+
+-- Repairs the runs after the key at `pos` left the ring, and drops its cooldown.
+local function forget(state, ring, key, pos)
+  rcall('ZREM', state.cooling, key)
+  forget_position(ring, state.skip, state.ttl, pos)
+end
+
+-- Opens the class states of `classes`, in order; nil when a key has the wrong type.
+local function class_states(names, classes, clock)
+  local states = {}
+  for _, class in ipairs(classes) do
+    local state = class_state(names, class, clock)
+    if not class_types_ok(state) then
+      return nil
+    end
+    states[#states + 1] = state
+  end
+  return states
+end
+
+-- The member sets of the named projects (each once), after checking their types; nil when
+-- one holds another type.
+local function project_members(names, projects)
+  local members = {}
+  for _, project in ipairs(projects) do
+    if members[project] == nil then
+      local key = names.project(project)
+      if not types_ok(key, 'zset') then
+        return nil
+      end
+      members[project] = key
+    end
+  end
+  return members
+end
+
+-- Drops lapsed pins and sets the pins hash to expire when its latest live pin lapses.
+local function expire_with_latest_pin(pins, ms)
+  local lapsed, latest = {}, 0
+  local fields = rcall('HGETALL', pins)
+  for i = 1, #fields, 2 do
+    local deadline = stored_deadline(fields[i + 1])
+    if deadline > ms then
+      latest = math.max(latest, deadline)
+    else
+      lapsed[#lapsed + 1] = fields[i]
+    end
+  end
+  for _, name in ipairs(lapsed) do
+    rcall('HDEL', pins, name)
+  end
+  if latest > ms and rcall('EXISTS', pins) == 1 then
+    rcall('PEXPIRE', pins, int_text(math.max(1, latest - ms)))
+  end
+end
+
+-- The commands ----------------------------------------------------------------------------
 
 --[[
   gpool_add: appends API keys to the pool's ring, in argument order.
     KEYS[1]  pool name
     ARGV     one or more API keys
-  Reply: integer, how many keys were new to the pool.
+  Reply: integer, how many keys were new to the pool (neither in the ring nor disabled).
 ]]
 local function gpool_add(keys, argv)
   local args, err = command_args('gpool_add', 'gpool.add', 1, keys, argv, 2)
@@ -621,7 +1146,7 @@ local function gpool_add(keys, argv)
   end
   local pool = args[1]
   if not is_valid_name(pool) then
-    return pool_error(pool)
+    return name_error('pool', pool)
   end
   err = api_keys_error(args, 2)
   if err then
@@ -629,8 +1154,8 @@ local function gpool_add(keys, argv)
   end
 
   local names = pool_keys(pool)
-  local ring_key, meta_key = names.ring, names.meta
-  if not types_ok(ring_key, 'zset', meta_key, 'hash') then
+  local ring_key, disabled_key, meta_key = names.ring, names.disabled, names.meta
+  if not types_ok(ring_key, 'zset', disabled_key, 'zset', meta_key, 'hash') then
     return refuse(WRONGTYPE)
   end
 
@@ -638,7 +1163,7 @@ local function gpool_add(keys, argv)
   local added = 0
   for i = 2, #args do
     local key = args[i]
-    if not rcall('ZSCORE', ring_key, key) then
+    if not rcall('ZSCORE', ring_key, key) and not rcall('ZSCORE', disabled_key, key) then
       seq = seq + 1
       rcall('ZADD', ring_key, int_text(seq), key)
       added = added + 1
@@ -652,8 +1177,8 @@ local function gpool_add(keys, argv)
 end
 
 --[[
-  gpool_remove: takes API keys out of the pool with their spent marks, runs and today's
-  usage.
+  gpool_remove: takes API keys out of the pool (the ring or the disabled set) with their
+  spent marks, cooldowns, runs, today's usage and project.
     KEYS[1]  pool name
     ARGV     one or more API keys
   Reply: integer, how many of them were in the pool.
@@ -665,39 +1190,60 @@ local function gpool_remove(keys, argv)
   end
   local pool = args[1]
   if not is_valid_name(pool) then
-    return pool_error(pool)
+    return name_error('pool', pool)
   end
   err = api_keys_error(args, 2)
   if err then
     return err
   end
 
-  local day, ttl = today()
+  local clock = clock_reading()
   local names = pool_keys(pool)
-  local ring_key, cursor_key, usage_key = names.ring, names.cursor, names.usage(day)
-  if not types_ok(ring_key, 'zset', cursor_key, 'hash', usage_key, 'hash') then
+  local ring_key, disabled_key, cursor_key = names.ring, names.disabled, names.cursor
+  local usage_key, projects_key = names.usage(clock.day), names.projects
+  if not types_ok(ring_key, 'zset', disabled_key, 'zset', cursor_key, 'hash',
+      usage_key, 'hash', projects_key, 'hash') then
     return refuse(WRONGTYPE)
   end
-  local per_class = {}
-  for _, class in ipairs(known_classes(cursor_key)) do
-    local spent_key, skip_key = names.spent(class, day), names.skip(class, day)
-    if not types_ok(spent_key, 'zset', skip_key, 'zset') then
-      return refuse(WRONGTYPE)
-    end
-    per_class[#per_class + 1] = { spent = spent_key, skip = skip_key }
+  local states = class_states(names, known_classes(cursor_key), clock)
+  if states == nil then
+    return refuse(WRONGTYPE)
+  end
+  local projects = {}
+  for i = 2, #args do
+    projects[#projects + 1] = project_of(projects_key, args[i])
+  end
+  local members = project_members(names, projects)
+  if members == nil then
+    return refuse(WRONGTYPE)
   end
 
+  for _, state in ipairs(states) do
+    prepare(state, ring_key)
+  end
   local removed = 0
   for i = 2, #args do
     local key = args[i]
-    local score = rcall('ZSCORE', ring_key, key)
-    if score then
-      local pos = floor(tonumber(score))
-      rcall('ZREM', ring_key, key)
+    local pos, in_ring = locate(names, key)
+    if pos then
+      if in_ring then
+        rcall('ZREM', ring_key, key)
+      else
+        rcall('ZREM', disabled_key, key)
+      end
+      for _, state in ipairs(states) do
+        rcall('ZREM', state.spent, key)
+        if in_ring then
+          forget(state, ring_key, key, pos)
+        else
+          rcall('ZREM', state.cooling, key)
+        end
+      end
       rcall('HDEL', usage_key, key)
-      for _, class in ipairs(per_class) do
-        rcall('ZREM', class.spent, key)
-        forget_position(ring_key, class.skip, ttl, pos)
+      local project = project_of(projects_key, key)
+      if project then
+        rcall('HDEL', projects_key, key)
+        rcall('ZREM', members[project], key)
       end
       removed = removed + 1
     end
@@ -708,11 +1254,11 @@ end
 
 --[[
   gpool_next: serves the class's next key: the first after its cursor, in ring order and
-  wrapping, that is not spent for the class today. Moves the cursor to it and counts one
-  use of it.
+  wrapping, that is neither spent today nor cooling for the class. Moves the cursor to it
+  and counts one use of it.
     KEYS[1]  pool name
     ARGV[1]  class
-  Reply: bulk string, the API key; nil when every key is spent or the pool is empty.
+  Reply: bulk string, the API key; nil when no key is available or the pool is empty.
 ]]
 local function gpool_next(keys, argv)
   local args, err = command_args('gpool_next', 'gpool.next', 1, keys, argv, 2, 2)
@@ -721,22 +1267,26 @@ local function gpool_next(keys, argv)
   end
   local pool, class = args[1], args[2]
   if not is_valid_name(pool) then
-    return pool_error(pool)
+    return name_error('pool', pool)
   end
   if not is_valid_name(class) then
-    return class_error(class)
+    return name_error('class', class)
   end
 
-  local day, ttl = today()
+  local clock = clock_reading()
   local names = pool_keys(pool)
-  local ring_key, cursor_key = names.ring, names.cursor
-  local skip_key, usage_key = names.skip(class, day), names.usage(day)
-  if not types_ok(ring_key, 'zset', cursor_key, 'hash', skip_key, 'zset', usage_key, 'hash') then
+  local ring_key, cursor_key, usage_key = names.ring, names.cursor, names.usage(clock.day)
+  if not types_ok(ring_key, 'zset', cursor_key, 'hash', usage_key, 'hash') then
+    return refuse(WRONGTYPE)
+  end
+  local state = class_state(names, class, clock)
+  if not class_types_ok(state) then
     return refuse(WRONGTYPE)
   end
 
+  prepare(state, ring_key)
   local cursor = stored_position(rcall('HGET', cursor_key, class))
-  local pos, key = next_available(ring_key, skip_key, cursor)
+  local pos, key = next_available(ring_key, state.skip, cursor)
   if pos == nil then
     return false
   end
@@ -744,15 +1294,15 @@ local function gpool_next(keys, argv)
   rcall('HSET', cursor_key, class, int_text(pos))
   local uses = stored_integer(rcall('HGET', usage_key, key)) + 1
   if rcall('HSET', usage_key, key, int_text(uses)) == 1 then
-    rcall('EXPIRE', usage_key, ttl)
+    rcall('EXPIRE', usage_key, clock.ttl)
   end
 
   return key
 end
 
 --[[
-  gpool_spend: marks an API key spent for a class until the quota day ends, and makes the
-  class known to the pool.
+  gpool_spend: marks an API key spent for a class until the quota day ends; a newly spent
+  key makes the class known to the pool.
     KEYS[1]  pool name
     ARGV[1]  API key
     ARGV[2]  class
@@ -765,83 +1315,96 @@ local function gpool_spend(keys, argv)
   end
   local pool, key, class = args[1], args[2], args[3]
   if not is_valid_name(pool) then
-    return pool_error(pool)
+    return name_error('pool', pool)
   end
   if not is_valid_api_key(key) then
     return api_key_error(2)
   end
   if not is_valid_name(class) then
-    return class_error(class)
+    return name_error('class', class)
   end
 
-  local day, ttl = today()
+  local clock = clock_reading()
   local names = pool_keys(pool)
   local ring_key, cursor_key = names.ring, names.cursor
-  local spent_key, skip_key = names.spent(class, day), names.skip(class, day)
-  if not types_ok(ring_key, 'zset', cursor_key, 'hash', spent_key, 'zset', skip_key, 'zset') then
+  if not types_ok(ring_key, 'zset', names.disabled, 'zset', cursor_key, 'hash') then
     return refuse(WRONGTYPE)
   end
-
-  local score = rcall('ZSCORE', ring_key, key)
-  if not score then
+  local state = class_state(names, class, clock)
+  if not class_types_ok(state) then
+    return refuse(WRONGTYPE)
+  end
+  local pos, in_ring = locate(names, key)
+  if pos == nil then
     return not_in_pool_error(key, pool)
   end
-  if rcall('ZSCORE', spent_key, key) then
-    return 0
+
+  prepare(state, ring_key)
+  local newly = spend(state, ring_key, key, pos, in_ring)
+  if newly then
+    register_class(cursor_key, class)
   end
 
-  rcall('ZADD', spent_key, score, key)
-  rcall('EXPIRE', spent_key, ttl)
-  mark_unavailable(ring_key, skip_key, ttl, floor(tonumber(score)))
-  if not rcall('HGET', cursor_key, class) then
-    rcall('HSET', cursor_key, class, '0')
-  end
-
-  return 1
+  return newly and 1 or 0
 end
 
 --[[
-  gpool_restore: lifts an API key's spent mark for a class.
+  gpool_restore: lifts an API key's penalties. With a class, its spent mark for that class;
+  without, every penalty: spent and cooling for every class, and disabled (the key returns
+  to its ring position).
     KEYS[1]  pool name
     ARGV[1]  API key
-    ARGV[2]  class
-  Reply: integer, 1 if it was spent and now is not, else 0.
+    ARGV[2]  class (optional)
+  Reply: integer, 1 if the key had such a penalty, else 0.
 ]]
 local function gpool_restore(keys, argv)
-  local args, err = command_args('gpool_restore', 'gpool.restore', 1, keys, argv, 3, 3)
+  local args, err = command_args('gpool_restore', 'gpool.restore', 1, keys, argv, 2, 3)
   if err then
     return err
   end
   local pool, key, class = args[1], args[2], args[3]
   if not is_valid_name(pool) then
-    return pool_error(pool)
+    return name_error('pool', pool)
   end
   if not is_valid_api_key(key) then
     return api_key_error(2)
   end
-  if not is_valid_name(class) then
-    return class_error(class)
+  if class and not is_valid_name(class) then
+    return name_error('class', class)
   end
 
-  local day, ttl = today()
+  local clock = clock_reading()
   local names = pool_keys(pool)
-  local ring_key = names.ring
-  local spent_key, skip_key = names.spent(class, day), names.skip(class, day)
-  if not types_ok(ring_key, 'zset', spent_key, 'zset', skip_key, 'zset') then
+  local ring_key, disabled_key, cursor_key = names.ring, names.disabled, names.cursor
+  if not types_ok(ring_key, 'zset', disabled_key, 'zset', cursor_key, 'hash') then
     return refuse(WRONGTYPE)
   end
-
-  local score = rcall('ZSCORE', ring_key, key)
-  if not score then
+  local states = class_states(names, class and { class } or known_classes(cursor_key), clock)
+  if states == nil then
+    return refuse(WRONGTYPE)
+  end
+  local pos, in_ring = locate(names, key)
+  if pos == nil then
     return not_in_pool_error(key, pool)
   end
-  if rcall('ZREM', spent_key, key) == 0 then
-    return 0
+
+  for _, state in ipairs(states) do
+    prepare(state, ring_key)
+  end
+  if class then
+    return lift_spent(states[1], ring_key, key, pos, in_ring) and 1 or 0
+  end
+  local lifted = false
+  if not in_ring then
+    rcall('ZREM', disabled_key, key)
+    rcall('ZADD', ring_key, int_text(pos), key)
+    lifted = true
+  end
+  for _, state in ipairs(states) do
+    lifted = lift_all(state, ring_key, key, pos) or lifted
   end
 
-  mark_available(ring_key, skip_key, ttl, floor(tonumber(score)))
-
-  return 1
+  return lifted and 1 or 0
 end
 
 --[[
@@ -858,34 +1421,33 @@ local function gpool_record(keys, argv)
   end
   local pool, key = args[1], args[2]
   if not is_valid_name(pool) then
-    return pool_error(pool)
+    return name_error('pool', pool)
   end
   if not is_valid_api_key(key) then
     return api_key_error(2)
   end
   local count = 1
   if args[3] then
-    count = decimal(args[3])
-    if count == nil or count < 1 or count > MAX_COUNT then
+    count = number_in(args[3], 1, MAX_COUNT)
+    if count == nil then
       return refuse('ERR invalid count \'' .. shown(args[3])
         .. '\': use a whole number from 1 to 1000000000')
     end
   end
 
-  local day, ttl = today()
+  local clock = clock_reading()
   local names = pool_keys(pool)
-  local ring_key, usage_key = names.ring, names.usage(day)
-  if not types_ok(ring_key, 'zset', usage_key, 'hash') then
+  local usage_key = names.usage(clock.day)
+  if not types_ok(names.ring, 'zset', names.disabled, 'zset', usage_key, 'hash') then
     return refuse(WRONGTYPE)
   end
-
-  if not rcall('ZSCORE', ring_key, key) then
+  if locate(names, key) == nil then
     return not_in_pool_error(key, pool)
   end
 
   local uses = stored_integer(rcall('HGET', usage_key, key)) + count
   if rcall('HSET', usage_key, key, int_text(uses)) == 1 then
-    rcall('EXPIRE', usage_key, ttl)
+    rcall('EXPIRE', usage_key, clock.ttl)
   end
 
   return uses
@@ -896,7 +1458,8 @@ end
     KEYS[1]  pool name
     ARGV     API keys (optional)
   Reply: with keys, an array of their counts in argument order (0 for a key not in the
-  pool); without, a map of fingerprint to count for every key of the pool.
+  pool); without, a map of fingerprint to count for every key of the pool, disabled ones
+  included.
 ]]
 local function gpool_usage(keys, argv)
   local args, err = command_args('gpool_usage', 'gpool.usage', 1, keys, argv, 1)
@@ -905,17 +1468,17 @@ local function gpool_usage(keys, argv)
   end
   local pool = args[1]
   if not is_valid_name(pool) then
-    return pool_error(pool)
+    return name_error('pool', pool)
   end
   err = api_keys_error(args, 2)
   if err then
     return err
   end
 
-  local day = today()
+  local clock = clock_reading()
   local names = pool_keys(pool)
-  local ring_key, usage_key = names.ring, names.usage(day)
-  if not types_ok(ring_key, 'zset', usage_key, 'hash') then
+  local usage_key = names.usage(clock.day)
+  if not types_ok(names.ring, 'zset', names.disabled, 'zset', usage_key, 'hash') then
     return refuse(WRONGTYPE)
   end
 
@@ -926,11 +1489,13 @@ local function gpool_usage(keys, argv)
     end
     return counts
   end
-  -- In ring order, so that of two keys with the same fingerprint the later one is shown,
-  -- as in the module.
+  -- Ring order, then the disabled keys: of two keys with one fingerprint the later one is
+  -- shown, as in the module.
   local counts = {}
-  for _, key in ipairs(rcall('ZRANGE', ring_key, 0, -1)) do
-    counts[fingerprint(key)] = stored_integer(rcall('HGET', usage_key, key))
+  for _, set in ipairs({ names.ring, names.disabled }) do
+    for _, key in ipairs(rcall('ZRANGE', set, 0, -1)) do
+      counts[fingerprint(key)] = stored_integer(rcall('HGET', usage_key, key))
+    end
   end
   return { map = counts }
 end
@@ -939,7 +1504,8 @@ end
   gpool_status: a summary of the pool that never shows a key. Writes nothing.
     KEYS[1]  pool name
   Reply: a map of keys (integer), day (YYYY-MM-DD), timezone, reset_in (seconds until the
-  quota day ends) and classes (a map of class to a map of active and spent).
+  quota day ends), classes (class to a map of active, spent, cooling, disabled, streak and
+  next_ready_in) and pins (each live pin's name to its seconds left).
 ]]
 local function gpool_status(keys, argv)
   local args, err = command_args('gpool_status', 'gpool.status', 1, keys, argv, 1, 1)
@@ -948,38 +1514,358 @@ local function gpool_status(keys, argv)
   end
   local pool = args[1]
   if not is_valid_name(pool) then
-    return pool_error(pool)
+    return name_error('pool', pool)
   end
 
-  local day, ttl = today()
+  local clock = clock_reading()
   local names = pool_keys(pool)
-  local ring_key, cursor_key = names.ring, names.cursor
-  if not types_ok(ring_key, 'zset', cursor_key, 'hash') then
+  local ring_key, cursor_key, streak_key, pins_key =
+    names.ring, names.cursor, names.streak, names.pins
+  if not types_ok(ring_key, 'zset', names.disabled, 'zset', cursor_key, 'hash',
+      streak_key, 'hash', pins_key, 'hash') then
     return refuse(WRONGTYPE)
   end
-  local spent_counts = {}
+  local per_class = {}
   for _, class in ipairs(known_classes(cursor_key)) do
-    local spent_key = names.spent(class, day)
-    if not types_ok(spent_key, 'zset') then
+    local spent_key, cooling_key = names.spent(class, clock.day), names.cooling(class)
+    if not types_ok(spent_key, 'zset', cooling_key, 'zset') then
       return refuse(WRONGTYPE)
     end
-    spent_counts[class] = rcall('ZCARD', spent_key)
+    per_class[#per_class + 1] = { class = class, spent = spent_key, cooling = cooling_key }
   end
 
-  local total = rcall('ZCARD', ring_key)
+  local in_ring = rcall('ZCARD', ring_key)
+  local disabled = rcall('ZCARD', names.disabled)
   local classes = {}
-  for class, spent in pairs(spent_counts) do
-    classes[class] = { map = { active = math.max(0, total - spent), spent = spent } }
+  for _, c in ipairs(per_class) do
+    local spent = 0
+    for _, key in ipairs(rcall('ZRANGE', c.spent, 0, -1)) do
+      if rcall('ZSCORE', ring_key, key) then
+        spent = spent + 1
+      end
+    end
+    local cooling, first_back = 0, nil
+    local entries = rcall('ZRANGE', c.cooling, 0, -1, 'WITHSCORES')
+    for i = 1, #entries, 2 do
+      local deadline = floor(tonumber(entries[i + 1]))
+      if deadline > clock.ms and not rcall('ZSCORE', c.spent, entries[i]) then
+        cooling = cooling + 1
+        first_back = math.min(first_back or deadline, deadline)
+      end
+    end
+    local active = math.max(0, in_ring - spent - cooling)
+    local next_ready_in = 0
+    if active == 0 and cooling > 0 then
+      next_ready_in = seconds_until(first_back, clock.ms)
+    end
+    classes[c.class] = {
+      map = {
+        active = active,
+        spent = spent,
+        cooling = cooling,
+        disabled = disabled,
+        streak = stored_integer(rcall('HGET', streak_key, c.class)),
+        next_ready_in = next_ready_in,
+      },
+    }
   end
+  local pins = {}
+  local fields = rcall('HGETALL', pins_key)
+  for i = 1, #fields, 2 do
+    local left = seconds_until(stored_deadline(fields[i + 1]), clock.ms)
+    if left > 0 then
+      pins[fields[i]] = left
+    end
+  end
+
   return {
     map = {
-      keys = total,
-      day = day,
+      keys = in_ring + disabled,
+      day = clock.day,
       timezone = TIMEZONE,
-      reset_in = ttl,
+      reset_in = clock.ttl,
       classes = { map = classes },
+      pins = { map = pins },
     },
   }
+end
+
+--[[
+  gpool_report: applies the judgement of a provider's answer: a daily quota spends the
+  key's whole project for the class, a per-minute limit cools it, an invalid key is
+  disabled, and the class's failure streak follows. The class becomes known to the pool.
+    KEYS[1]  pool name
+    ARGV[1]  API key
+    ARGV[2]  class
+    ARGV[3]  HTTP status (100 to 599)
+    ARGV[4]  the answer's body (optional, never echoed)
+  Reply: array of the outcome (ok, daily, cooldown, permanent, transient), the cooldown in
+  seconds (0 when none) and the class's streak after this report.
+]]
+local function gpool_report(keys, argv)
+  local args, err = command_args('gpool_report', 'gpool.report', 1, keys, argv, 4, 5)
+  if err then
+    return err
+  end
+  local pool, key, class = args[1], args[2], args[3]
+  if not is_valid_name(pool) then
+    return name_error('pool', pool)
+  end
+  if not is_valid_api_key(key) then
+    return api_key_error(2)
+  end
+  if not is_valid_name(class) then
+    return name_error('class', class)
+  end
+  local status = number_in(args[4], 100, 599)
+  if status == nil then
+    return refuse('ERR invalid http status \'' .. shown(args[4])
+      .. '\': use a whole number from 100 to 599')
+  end
+  local body = args[5] or ''
+
+  local clock = clock_reading()
+  local names = pool_keys(pool)
+  local ring_key, disabled_key, cursor_key = names.ring, names.disabled, names.cursor
+  local streak_key, projects_key = names.streak, names.projects
+  if not types_ok(ring_key, 'zset', disabled_key, 'zset', cursor_key, 'hash',
+      streak_key, 'hash', projects_key, 'hash') then
+    return refuse(WRONGTYPE)
+  end
+  local pos, in_ring = locate(names, key)
+  if pos == nil then
+    return not_in_pool_error(key, pool)
+  end
+
+  local outcome, cooldown = classify(status, body, decode_json)
+  local classes = { class }
+  if outcome == 'permanent' then
+    for _, other in ipairs(known_classes(cursor_key)) do
+      if other ~= class then
+        classes[#classes + 1] = other
+      end
+    end
+  end
+  local states = class_states(names, classes, clock)
+  if states == nil then
+    return refuse(WRONGTYPE)
+  end
+  -- The keys that share the reported key's provider project: the key alone when it was
+  -- never grouped.
+  local affected = {}
+  if outcome == 'daily' or outcome == 'cooldown' then
+    local project = project_of(projects_key, key)
+    local project_keys = { key }
+    if project then
+      local members_key = names.project(project)
+      if not types_ok(members_key, 'zset') then
+        return refuse(WRONGTYPE)
+      end
+      project_keys = rcall('ZRANGE', members_key, 0, -1)
+    end
+    for _, k in ipairs(project_keys) do
+      local k_pos, k_in_ring = locate(names, k)
+      if k_pos then
+        affected[#affected + 1] = { key = k, pos = k_pos, in_ring = k_in_ring }
+      end
+    end
+  end
+
+  register_class(cursor_key, class)
+  for _, state in ipairs(states) do
+    prepare(state, ring_key)
+  end
+  local reported = states[1]
+  if outcome == 'daily' then
+    for _, a in ipairs(affected) do
+      spend(reported, ring_key, a.key, a.pos, a.in_ring)
+    end
+  elseif outcome == 'cooldown' then
+    local deadline = clock.ms + cooldown * 1000
+    for _, a in ipairs(affected) do
+      cool(reported, ring_key, a.key, a.pos, a.in_ring, deadline)
+    end
+  elseif outcome == 'permanent' and in_ring then
+    rcall('ZREM', ring_key, key)
+    rcall('ZADD', disabled_key, int_text(pos), key)
+    for _, state in ipairs(states) do
+      forget(state, ring_key, key, pos)
+    end
+  end
+  -- Transient and cooldown outcomes lengthen the class's streak, success ends it, daily
+  -- and permanent ones leave it.
+  local streak = stored_integer(rcall('HGET', streak_key, class))
+  local next_streak = streak
+  if outcome == 'ok' then
+    next_streak = 0
+  elseif outcome == 'transient' or outcome == 'cooldown' then
+    next_streak = streak + 1
+  end
+  if next_streak ~= streak then
+    rcall('HSET', streak_key, class, int_text(next_streak))
+  end
+
+  return { outcome, cooldown, next_streak }
+end
+
+--[[
+  gpool_project: places API keys in a provider project, moving each out of any other, so a
+  quota outcome reaches every key of the project.
+    KEYS[1]  pool name
+    ARGV[1]  project
+    ARGV     one or more API keys, from ARGV[2] on
+  Reply: integer, how many keys were not in the project before.
+]]
+local function gpool_project(keys, argv)
+  local args, err = command_args('gpool_project', 'gpool.project', 1, keys, argv, 3)
+  if err then
+    return err
+  end
+  local pool, project = args[1], args[2]
+  if not is_valid_name(pool) then
+    return name_error('pool', pool)
+  end
+  if not is_valid_name(project) then
+    return name_error('project', project)
+  end
+  err = api_keys_error(args, 3)
+  if err then
+    return err
+  end
+
+  local names = pool_keys(pool)
+  local projects_key = names.projects
+  if not types_ok(names.ring, 'zset', names.disabled, 'zset', projects_key, 'hash') then
+    return refuse(WRONGTYPE)
+  end
+  local positions, earlier = {}, {}
+  for i = 3, #args do
+    local pos = locate(names, args[i])
+    if pos == nil then
+      return not_in_pool_error(args[i], pool)
+    end
+    positions[i] = pos
+    earlier[#earlier + 1] = project_of(projects_key, args[i])
+  end
+  earlier[#earlier + 1] = project
+  local members = project_members(names, earlier)
+  if members == nil then
+    return refuse(WRONGTYPE)
+  end
+
+  local placed = 0
+  for i = 3, #args do
+    local key = args[i]
+    local old = project_of(projects_key, key)
+    if old ~= project then
+      if old then
+        rcall('ZREM', members[old], key)
+      end
+      rcall('HSET', projects_key, key, project)
+      rcall('ZADD', members[project], int_text(positions[i]), key)
+      placed = placed + 1
+    end
+  end
+
+  return placed
+end
+
+--[[
+  gpool_pin: sets a named flag that every process sees, replacing any earlier deadline.
+    KEYS[1]  pool name
+    ARGV[1]  pin name
+    ARGV[2]  seconds (1 to 31536000)
+  Reply: OK.
+]]
+local function gpool_pin(keys, argv)
+  local args, err = command_args('gpool_pin', 'gpool.pin', 1, keys, argv, 3, 3)
+  if err then
+    return err
+  end
+  local pool, pin = args[1], args[2]
+  if not is_valid_name(pool) then
+    return name_error('pool', pool)
+  end
+  if not is_valid_name(pin) then
+    return name_error('pin', pin)
+  end
+  local seconds = number_in(args[3], 1, MAX_PIN_SECONDS)
+  if seconds == nil then
+    return refuse('ERR invalid seconds \'' .. shown(args[3])
+      .. '\': use a whole number from 1 to 31536000')
+  end
+
+  local clock = clock_reading()
+  local pins_key = pool_keys(pool).pins
+  if not types_ok(pins_key, 'hash') then
+    return refuse(WRONGTYPE)
+  end
+
+  rcall('HSET', pins_key, pin, int_text(clock.ms + seconds * 1000))
+  expire_with_latest_pin(pins_key, clock.ms)
+
+  return redis.status_reply('OK')
+end
+
+--[[
+  gpool_unpin: clears a named flag.
+    KEYS[1]  pool name
+    ARGV[1]  pin name
+  Reply: integer, 1 if the flag was set (and not yet lapsed), else 0.
+]]
+local function gpool_unpin(keys, argv)
+  local args, err = command_args('gpool_unpin', 'gpool.unpin', 1, keys, argv, 2, 2)
+  if err then
+    return err
+  end
+  local pool, pin = args[1], args[2]
+  if not is_valid_name(pool) then
+    return name_error('pool', pool)
+  end
+  if not is_valid_name(pin) then
+    return name_error('pin', pin)
+  end
+
+  local clock = clock_reading()
+  local pins_key = pool_keys(pool).pins
+  if not types_ok(pins_key, 'hash') then
+    return refuse(WRONGTYPE)
+  end
+
+  local was_set = stored_integer(rcall('HGET', pins_key, pin)) > clock.ms
+  if rcall('HDEL', pins_key, pin) == 1 then
+    expire_with_latest_pin(pins_key, clock.ms)
+  end
+
+  return was_set and 1 or 0
+end
+
+--[[
+  gpool_pinned: how long a named flag has left. Writes nothing.
+    KEYS[1]  pool name
+    ARGV[1]  pin name
+  Reply: integer, whole seconds left on the flag (rounded up), 0 when unset or lapsed.
+]]
+local function gpool_pinned(keys, argv)
+  local args, err = command_args('gpool_pinned', 'gpool.pinned', 1, keys, argv, 2, 2)
+  if err then
+    return err
+  end
+  local pool, pin = args[1], args[2]
+  if not is_valid_name(pool) then
+    return name_error('pool', pool)
+  end
+  if not is_valid_name(pin) then
+    return name_error('pin', pin)
+  end
+
+  local clock = clock_reading()
+  local pins_key = pool_keys(pool).pins
+  if not types_ok(pins_key, 'hash') then
+    return refuse(WRONGTYPE)
+  end
+
+  return seconds_until(stored_integer(rcall('HGET', pins_key, pin)), clock.ms)
 end
 
 --[[
@@ -1003,8 +1889,8 @@ local function gpool_debug(keys, argv)
   end
   local value
   if args[2]:upper() ~= 'REAL' then
-    value = decimal(args[2])
-    if value == nil or value > MAX_UNIX_TIME then
+    value = number_in(args[2], 0, MAX_UNIX_TIME)
+    if value == nil then
       return refuse('ERR invalid unix time \'' .. shown(args[2])
         .. '\': use whole seconds from 0 to 253402300799, or REAL')
     end
@@ -1016,19 +1902,22 @@ local function gpool_debug(keys, argv)
 end
 
 -- Functions that only read carry no-writes, so FCALL_RO and replicas take them, like the
--- module's read-only commands. REMOVE and RESTORE only shrink a pool and run when the
--- server is out of memory, like the module's commands without deny-oom.
-redis.register_function({ function_name = 'gpool_add', callback = gpool_add })
-redis.register_function({ function_name = 'gpool_remove', callback = gpool_remove,
-  flags = { 'allow-oom' } })
-redis.register_function({ function_name = 'gpool_next', callback = gpool_next })
-redis.register_function({ function_name = 'gpool_spend', callback = gpool_spend })
-redis.register_function({ function_name = 'gpool_restore', callback = gpool_restore,
-  flags = { 'allow-oom' } })
-redis.register_function({ function_name = 'gpool_record', callback = gpool_record })
-redis.register_function({ function_name = 'gpool_usage', callback = gpool_usage,
-  flags = { 'no-writes' } })
-redis.register_function({ function_name = 'gpool_status', callback = gpool_status,
-  flags = { 'no-writes' } })
-redis.register_function({ function_name = 'gpool_debug', callback = gpool_debug,
-  flags = { 'no-writes' } })
+-- module's read-only commands. Those that only shrink a pool (REMOVE, RESTORE, UNPIN) run
+-- when the server is out of memory, like the module's commands without deny-oom.
+local function register(name, callback, flags)
+  redis.register_function({ function_name = name, callback = callback, flags = flags or {} })
+end
+register('gpool_add', gpool_add)
+register('gpool_remove', gpool_remove, { 'allow-oom' })
+register('gpool_next', gpool_next)
+register('gpool_spend', gpool_spend)
+register('gpool_restore', gpool_restore, { 'allow-oom' })
+register('gpool_record', gpool_record)
+register('gpool_usage', gpool_usage, { 'no-writes' })
+register('gpool_status', gpool_status, { 'no-writes' })
+register('gpool_report', gpool_report)
+register('gpool_project', gpool_project)
+register('gpool_pin', gpool_pin)
+register('gpool_unpin', gpool_unpin, { 'allow-oom' })
+register('gpool_pinned', gpool_pinned, { 'no-writes' })
+register('gpool_debug', gpool_debug, { 'no-writes' })

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Checks the pure parts of lua/gpool.lua under Lua 5.1, the Lua inside Redis:
-#   names_check.lua  validation, `<shown>` escaping, fingerprints
+#   unit_check.lua   validation, `<shown>` escaping, fingerprints, quota-day edges
 #   day_check.lua    the quota day against Python's zoneinfo (the IANA time zone database):
 #                    every hour of 2020-2035 in America/Los_Angeles, and every offset change
 #                    (and the seconds either side) of every zone the library knows
@@ -26,10 +26,10 @@ truth="$(mktemp)"
 trap 'rm -f "$truth"' EXIT
 
 status=0
-if ! out="$("$lua" "$here/names_check.lua" "$library")"; then
+if ! out="$("$lua" "$here/unit_check.lua" "$library")"; then
     status=1
 fi
-echo "names_check: $out"
+echo "unit_check: $out"
 
 python3 "$here/day_truth.py" "$library" > "$truth"
 if ! out="$("$lua" "$here/day_check.lua" "$library" "$truth")"; then

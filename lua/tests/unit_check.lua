@@ -1,8 +1,8 @@
 -- Checks the pure helpers of lua/gpool.lua that error texts and replies are built from:
--- name and API-key validation, `<shown>` escaping, fingerprints and decimal parsing, with
--- the cases docs/commands.md and the module's own unit tests pin down.
+-- name and API-key validation, `<shown>` escaping, fingerprints, decimal parsing and the
+-- edges of the quota day, with the cases docs/commands.md and the module pin down.
 --
--- Usage: lua5.1 names_check.lua <gpool.lua>
+-- Usage: lua5.1 unit_check.lua <gpool.lua>
 -- Prints each mismatch, then '<n> passed, <m> failed'; exits 1 on any mismatch.
 
 local gpool = dofile(arg[1])
@@ -55,6 +55,23 @@ check('decimal of 12 digits', gpool.decimal('253402300799'), 253402300799)
 for _, bad in ipairs({ '', '-1', '+1', '1.5', '1e3', ' 1', '0x10', '1234567890123' }) do
   check('decimal ' .. bad, gpool.decimal(bad), nil)
 end
+
+local utc = gpool.ZONES['UTC']
+local berlin = gpool.ZONES['Europe/Berlin']
+local pacific = gpool.ZONES['America/Los_Angeles']
+check('first day', (gpool.quota_day(utc, 0)), '1970-01-01')
+check('times before 1970 count as 1970', (gpool.quota_day(utc, -5)), '1970-01-01')
+check('last day in UTC', (gpool.quota_day(utc, 253402300799)), '9999-12-31')
+check('times after the last second are clamped', (gpool.quota_day(utc, 1e15)), '9999-12-31')
+check('the last second is year 10000 in Berlin, cut to ten characters as the module does',
+  (gpool.quota_day(berlin, 253402300799)), '10000-01-0')
+check('its day ends at local midnight', select(2, gpool.quota_day(berlin, 253402300799)),
+  253402300799 + 1 + 23 * 3600)
+check('daylight saving time stops after 2099 as in the module',
+  gpool.utc_offset(pacific, gpool.days_from_civil(2100, 7, 1) * 86400), -8 * 3600)
+check('daylight saving time in 2099', gpool.utc_offset(pacific,
+  gpool.days_from_civil(2099, 7, 1) * 86400), -7 * 3600)
+check('seconds left are at least 1', gpool.seconds_left(100, 200), 1)
 
 print(string.format('%d passed, %d failed', passed, failed))
 if failed > 0 then
