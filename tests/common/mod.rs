@@ -957,3 +957,208 @@ pub fn exercise_pool(con: &mut Connection, pool: &str) {
         next(con, pool, "generate");
     }
 }
+
+/// One class of `GPOOL.STATUS` with the fields that provider reports add.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ClassStatus {
+    pub active: i64,
+    pub spent: i64,
+    pub cooling: i64,
+    pub disabled: i64,
+    pub streak: i64,
+    pub next_ready_in: i64,
+}
+
+/// `GPOOL.STATUS` read into fields, cooldowns, disabled keys, streaks and pins included.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FullStatus {
+    pub keys: i64,
+    pub day: String,
+    pub timezone: String,
+    pub reset_in: i64,
+    pub classes: BTreeMap<String, ClassStatus>,
+    /// pin name -> seconds left
+    pub pins: BTreeMap<String, i64>,
+}
+
+/// Runs `GPOOL.STATUS <pool>` and checks the reply has exactly the fields documented for
+/// pools with cooldowns, disabled keys, streaks and pins.
+pub fn full_status(con: &mut Connection, pool: &str) -> FullStatus {
+    let reply =
+        call(con, &["GPOOL.STATUS", pool]).unwrap_or_else(|e| panic!("GPOOL.STATUS {pool}: {e}"));
+    let fields: BTreeMap<String, Value> = pairs(&reply).into_iter().collect();
+    let names: Vec<&str> = fields.keys().map(String::as_str).collect();
+    assert_eq!(
+        names,
+        ["classes", "day", "keys", "pins", "reset_in", "timezone"],
+        "GPOOL.STATUS fields: {reply:?}"
+    );
+    let mut classes = BTreeMap::new();
+    for (class, counts) in pairs(&fields["classes"]) {
+        let counts: BTreeMap<String, Value> = pairs(&counts).into_iter().collect();
+        let names: Vec<&str> = counts.keys().map(String::as_str).collect();
+        assert_eq!(
+            names,
+            [
+                "active",
+                "cooling",
+                "disabled",
+                "next_ready_in",
+                "spent",
+                "streak"
+            ],
+            "fields of class {class}: {reply:?}"
+        );
+        let n = |name: &str| int(&counts[name]);
+        classes.insert(
+            class,
+            ClassStatus {
+                active: n("active"),
+                spent: n("spent"),
+                cooling: n("cooling"),
+                disabled: n("disabled"),
+                streak: n("streak"),
+                next_ready_in: n("next_ready_in"),
+            },
+        );
+    }
+    let pins = pairs(&fields["pins"])
+        .into_iter()
+        .map(|(name, left)| (name, int(&left)))
+        .collect();
+    FullStatus {
+        keys: int(&fields["keys"]),
+        day: text(&fields["day"]),
+        timezone: text(&fields["timezone"]),
+        reset_in: int(&fields["reset_in"]),
+        classes,
+        pins,
+    }
+}
+
+/// `GPOOL.REPORT`'s reply: outcome, cooldown seconds, the class's streak.
+pub type Judgement = (String, i64, i64);
+
+/// Reads a REPORT reply into its three parts; panics on any other shape.
+pub fn judgement(reply: &Value) -> Judgement {
+    match reply {
+        Value::Array(a) if a.len() == 3 => (text(&a[0]), int(&a[1]), int(&a[2])),
+        other => panic!("expected an array of three, got {other:?}"),
+    }
+}
+
+/// Runs `GPOOL.REPORT <pool> <key> <class> <status> [<body>]`; panics on an error.
+pub fn report(
+    con: &mut Connection,
+    pool: &str,
+    key: &str,
+    class: &str,
+    http_status: u16,
+    body: Option<&str>,
+) -> Judgement {
+    let status = http_status.to_string();
+    let mut words = vec!["GPOOL.REPORT", pool, key, class, &status];
+    words.extend(body);
+    match call(con, &words) {
+        Ok(v) => judgement(&v),
+        Err(e) => panic!("GPOOL.REPORT {pool} {key} {class} {status}: {e}"),
+    }
+}
+
+/// A judgement as REPORT replies it, for comparing.
+pub fn judged(outcome: &str, seconds: i64, streak: i64) -> Judgement {
+    (outcome.to_string(), seconds, streak)
+}
+
+/// Provider answers written for tests, in the shape Gemini sends them.
+pub mod bodies {
+    /// A 429 body with a per-day quota violation: `daily`.
+    pub fn per_day() -> String {
+        google_429(&violation(
+            "GenerateRequestsPerDayPerProjectPerModel-FreeTier",
+            "250",
+        ))
+    }
+
+    /// A 429 body with a per-minute violation and no delay: `cooldown` for 60 seconds.
+    pub fn per_minute() -> String {
+        google_429(&violation(
+            "GenerateRequestsPerMinutePerProjectPerModel-FreeTier",
+            "10",
+        ))
+    }
+
+    /// A 429 body with a retry delay only (`"12s"`, `"45.8s"`): `cooldown`.
+    pub fn retry(delay: &str) -> String {
+        google_429(&format!(
+            r#"{{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"{delay}"}}"#
+        ))
+    }
+
+    fn violation(quota_id: &str, value: &str) -> String {
+        format!(
+            r#"{{"@type":"type.googleapis.com/google.rpc.QuotaFailure","violations":[{{"quotaId":"{quota_id}","quotaValue":"{value}"}}]}}"#
+        )
+    }
+
+    fn google_429(details: &str) -> String {
+        format!(
+            r#"{{"error":{{"code":429,"message":"Quota exceeded","status":"RESOURCE_EXHAUSTED","details":[{details}]}}}}"#
+        )
+    }
+}
+
+/// One file of the shared provider-error cases: an answer and the outcome it must reach.
+#[derive(Clone, Debug)]
+pub struct ProviderCase {
+    /// The file name without `.json`.
+    pub name: String,
+    pub status: u16,
+    pub class: String,
+    pub body: String,
+    pub outcome: String,
+    /// The cooldown the case expects, 0 when it names none.
+    pub seconds: i64,
+}
+
+/// Every case of `../shared/cases/provider-errors/`, sorted by name. Panics when the
+/// directory is missing, empty or holds a file that is not a case: the cases are tests,
+/// and a missing one must fail, never skip.
+pub fn provider_cases() -> Vec<ProviderCase> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/cases/provider-errors");
+    let entries = fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("the shared provider-error cases at {}: {e}", dir.display()));
+    let mut cases = Vec::new();
+    for entry in entries {
+        let path = entry.expect("listing the provider-error cases").path();
+        if path.extension().and_then(|e| e.to_str()) != Some("json") {
+            continue;
+        }
+        let raw =
+            fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+        let case: serde_json::Value = serde_json::from_str(&raw)
+            .unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()));
+        let field = |name: &str| {
+            case.get(name)
+                .unwrap_or_else(|| panic!("{} has no `{name}`", path.display()))
+        };
+        let expect = field("expect");
+        cases.push(ProviderCase {
+            name: path.file_stem().unwrap().to_string_lossy().into_owned(),
+            status: field("status").as_u64().expect("a numeric status") as u16,
+            class: field("class").as_str().expect("a string class").to_string(),
+            body: field("body").as_str().expect("a string body").to_string(),
+            outcome: expect["outcome"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{} has no expect.outcome", path.display()))
+                .to_string(),
+            seconds: expect.get("seconds").map_or(0, |s| {
+                s.as_i64()
+                    .unwrap_or_else(|| panic!("{}: expect.seconds", path.display()))
+            }),
+        });
+    }
+    assert!(!cases.is_empty(), "no cases in {}", dir.display());
+    cases.sort_by(|a, b| a.name.cmp(&b.name));
+    cases
+}
