@@ -12,10 +12,14 @@
     GPOOL.STATUS <pool>               FCALL_RO gpool_status 1 <pool>
     GPOOL.DEBUG CLOCK <unix>|REAL     FCALL gpool_debug 0 CLOCK <unix>|REAL
 
-  The same goes for gpool_add, gpool_remove, gpool_spend, gpool_restore, gpool_record,
-  gpool_usage, gpool_report, gpool_project, gpool_pin, gpool_unpin and gpool_pinned.
-  gpool_usage, gpool_status and gpool_pinned write nothing and carry the no-writes flag,
-  so FCALL_RO and replicas accept them.
+  and so on for gpool_remove, gpool_spend, gpool_restore, gpool_record, gpool_usage,
+  gpool_report, gpool_project, gpool_pin, gpool_unpin and gpool_pinned. gpool_usage,
+  gpool_status and gpool_pinned write nothing and carry the no-writes flag, so FCALL_RO
+  and replicas accept them.
+
+  Replies are the module's, with one difference Redis leaves no way around: a map (STATUS,
+  USAGE without keys) holds the same pairs, as a RESP3 map or a RESP2 flat array, but in
+  the order Lua's table gives them, where the module sorts them by name.
 
   Why the pool name, and not a real key name such as gpool:{<pool>}:ring, is the declared
   key: a pool name cannot contain a brace, so Redis Cluster hashes the bare name exactly as
@@ -42,9 +46,10 @@
   memory: it is lost when the library is loaded again or the server restarts, and it is
   never written to the data set or replicated.
 
-  The pure parts (names, fingerprints, quota days) come first and need nothing from Redis;
-  run under plain Lua 5.1 (no `redis` global) the file returns them as a table, which is
-  how lua/tests/ checks the quota day against a time zone database.
+  The pure parts (names, fingerprints, quota days, the judgement of provider answers) come
+  first and need nothing from Redis; run under plain Lua 5.1 (no `redis` global) the file
+  returns them as a table, which is how lua/tests/ checks the quota day against a time zone
+  database.
 ]]
 
 local TIMEZONE = 'America/Los_Angeles'
@@ -786,7 +791,10 @@ local function locate(names, key)
 end
 
 -- JSON text as Lua values, or nil when it is not JSON. Text that is not UTF-8 is not JSON,
--- as the module's parser has it.
+-- as the module's parser has it. Redis's cjson reads a few bodies no provider sends
+-- otherwise than the module's parser: it accepts nesting deeper than 128 levels, reads
+-- every number as a double (an error `code` of 429.0 counts as 429) and cannot tell an
+-- empty array from an empty object.
 local function decode_json(text)
   if text:find('[\128-\255]') and not is_utf8(text) then
     return nil

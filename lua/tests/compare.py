@@ -13,6 +13,8 @@ random operations (with the clock moved across days and daylight-saving changes)
 rotation, runs and expiry against each other.
 
 Usage: python3 compare.py <libgpool.so> [<rounds of random operations>]
+(GPOOL_CASES: the folder of shared provider answers, shared/cases/provider-errors beside the
+repository by default.)
 Prints each difference, then '<n> passed, <m> failed'; exits 1 on any difference.
 """
 
@@ -458,13 +460,16 @@ def scenario(c):
     c.run("GPOOL.DEBUG", "CLOCK", day)
 
 
-CASES = "/work/shared/cases/provider-errors"
+# The shared provider answers sit beside the repository, in shared/cases/provider-errors.
+CASES = os.path.join(HERE, "..", "..", "..", "shared", "cases", "provider-errors")
 
 
 def provider_cases():
     """The shared provider answers: (name, class, status, body, outcome, seconds)."""
     import json
     here = os.environ.get("GPOOL_CASES", CASES)
+    if not os.path.isdir(here):
+        raise ServerError("no provider cases at %s: set GPOOL_CASES" % here)
     out = []
     for name in sorted(os.listdir(here)):
         if name.endswith(".json"):
