@@ -19,8 +19,9 @@ PIDFILE := $(RUN_DIR)/redis.pid
 LOGFILE := $(RUN_DIR)/redis.log
 LUA_LIB := lua/gpool.lua
 
-# Debian packages the build, the tests and `make run` need.
-APT_PACKAGES := redis-server redis-tools libclang-dev lua5.1
+# Debian packages the build, the tests and `make run` need. python3 and tzdata serve the Lua
+# library's checks, which compare its quota days with the IANA time zone database.
+APT_PACKAGES := redis-server redis-tools libclang-dev lua5.1 python3 tzdata
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 # Targets `make test` runs after the Rust tests; add more with `make test TEST_EXTRA=...`.
@@ -34,7 +35,7 @@ help: ## List the targets (the default)
 	@awk 'BEGIN { FS = ":.*## " } /^[a-z][a-z-]*:.*## / { printf "  %-9s %s\n", $$1, $$2 }' \
 		$(firstword $(MAKEFILE_LIST))
 
-deps: ## Install missing Debian packages (redis-server, redis-tools, libclang-dev, lua5.1)
+deps: ## Install missing Debian packages: redis-server, redis-tools, libclang-dev, lua5.1, ...
 	@missing=""; \
 	for pkg in $(APT_PACKAGES); do \
 		[ "$$(dpkg-query -W -f='$${Status}' "$$pkg" 2>/dev/null)" = "install ok installed" ] \
@@ -98,8 +99,14 @@ run: build ## Start a local redis-server with the module in the background (.run
 			*) echo "pool gemini: $$added of $$given keys from GEMINI_EMBED_KEY_POOL were new";; \
 		esac; \
 	fi
+	@# lua/configure.sh, where present, sets the library's options to the module's.
 	@if [ -f $(LUA_LIB) ]; then \
-		redis-cli -p $(PORT) -x FUNCTION LOAD REPLACE < $(LUA_LIB) >$(RUN_DIR)/lua.out 2>&1; \
+		if [ -f lua/configure.sh ]; then \
+			bash lua/configure.sh $(MODULE_OPTS) > $(RUN_DIR)/gpool.lua; \
+		else \
+			cp $(LUA_LIB) $(RUN_DIR)/gpool.lua; \
+		fi; \
+		redis-cli -p $(PORT) -x FUNCTION LOAD REPLACE < $(RUN_DIR)/gpool.lua >$(RUN_DIR)/lua.out 2>&1; \
 		lib=$$(tr -d '\n' < $(RUN_DIR)/lua.out); \
 		if [[ "$$lib" =~ ^[A-Za-z0-9_]+$$ ]]; then \
 			echo "loaded the Lua library '$$lib' from $(LUA_LIB)"; \
@@ -132,11 +139,12 @@ test: build ## Build, then run every test: cargo test, then the TEST_EXTRA targe
 	$(CARGO) test --release --workspace
 	@for t in $(TEST_EXTRA); do $(MAKE) "$$t"; done
 
-test-lua: ## Check that every lua/*.lua compiles as Lua 5.1 (the Lua inside Redis)
+test-lua: ## Compile lua/*.lua as Lua 5.1 (the Lua inside Redis), then run lua/tests/run.sh
 	@shopt -s nullglob; files=(lua/*.lua); \
 	if [ $${#files[@]} -eq 0 ]; then echo "test-lua: no Lua files yet"; exit 0; fi; \
 	for f in "$${files[@]}"; do luac5.1 -p "$$f"; done; \
 	echo "test-lua: $${#files[@]} file(s) compile"
+	@if [ -f lua/tests/run.sh ]; then bash lua/tests/run.sh; fi
 
 bench: build ## Benchmark GPOOL.NEXT against INCR and LMOVE (tests/bench/run.sh)
 	tests/bench/run.sh
