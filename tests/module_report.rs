@@ -348,11 +348,12 @@ fn the_streak_counts_transient_and_cooldown_reports_and_ok_resets_it() {
     let per_day = bodies::per_day();
     let per_minute = bodies::per_minute();
 
-    let steps: [(&str, u16, Option<&str>, (&str, i64, i64)); 9] = [
-        (A, 503, None, ("transient", 0, 1)),
-        (A, 429, Some(&per_minute), ("cooldown", 60, 2)),
+    // key, status, body, and the reply: outcome, seconds, streak
+    let steps = [
+        (A, 503, None::<&str>, ("transient", 0, 1)),
+        (A, 429, Some(per_minute.as_str()), ("cooldown", 60, 2)),
         (B, 500, None, ("transient", 0, 3)),
-        (B, 429, Some(&per_day), ("daily", 0, 3)),
+        (B, 429, Some(per_day.as_str()), ("daily", 0, 3)),
         (C, 401, None, ("permanent", 0, 3)),
         (B, 429, None, ("transient", 0, 4)),
         (A, 200, None, ("ok", 0, 0)),
