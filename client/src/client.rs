@@ -339,7 +339,9 @@ impl Client {
             |answer: &Answer| gemini::parse_embeddings(answer, texts.len(), options.dimensions);
         let mut failures = StageFailures::default();
 
-        let next = match self.shared().start(EMBED, true)? {
+        // Bound first: a guard in the match would hold the lock through the whole cascade.
+        let start = self.shared().start(EMBED, true)?;
+        let next = match start {
             Start::Pinned => {
                 failures.push(Stage::FreePool, "not tried: openrouter-only is pinned");
                 let stages = [Stage::OpenRouter, Stage::PaidKey];
