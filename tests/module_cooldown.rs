@@ -122,6 +122,34 @@ fn the_cooling_deadline_is_kept_in_milliseconds() {
 }
 
 #[test]
+fn with_the_real_clock_a_cooldown_counts_from_the_reports_millisecond() {
+    let server = RedisServer::with_debug_clock();
+    let mut con = server.conn();
+    add(&mut con, "p", &[A, B]);
+    let real_ms = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64
+    };
+
+    let before = real_ms();
+    assert_eq!(cool(&mut con, "p", A, "embed", "1.5s"), 2);
+    let after = real_ms();
+
+    let cooling = zset(&server.dump().unwrap(), "gpool:{p}:cooling:embed");
+    assert_eq!(cooling.len(), 1, "{cooling:?}");
+    let deadline: i64 = cooling[0].1.parse().unwrap();
+    assert!(
+        (before + 2000..=after + 2000).contains(&deadline),
+        "deadline {deadline}, report between {before} and {after}"
+    );
+    assert_eq!(nexts(&mut con, "p", "embed", 2), [B, B]);
+    let st = class_status(&mut con, "p", "embed");
+    assert_eq!((st.active, st.cooling), (1, 1));
+}
+
+#[test]
 fn delays_are_rounded_up_to_whole_seconds_and_60_when_none_is_named() {
     let server = RedisServer::with_debug_clock();
     server.pin_clock(NOON_JUNE_15);

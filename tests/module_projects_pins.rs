@@ -322,6 +322,35 @@ fn bad_project_names_and_arguments_are_refused_and_change_nothing() {
     assert_eq!(project(&mut con, "p", "Proj_2-a.b:c", &[B]), 1);
 }
 
+/// docs/commands.md: "then the types of the pool's keys, then whether a named key is in the
+/// pool". A project's member set is a pool key: its wrong type is reported first.
+#[test]
+fn project_checks_the_types_of_its_keys_before_whether_the_keys_are_in_the_pool() {
+    let server = pinned_server();
+    let mut con = server.conn();
+    add(&mut con, "p", &[A]);
+    let _: () = redis::cmd("SET")
+        .arg("gpool:{p}:project:proj-1")
+        .arg("x")
+        .query(&mut con)
+        .unwrap();
+    let before = server.dump().unwrap();
+
+    for words in [
+        vec!["GPOOL.PROJECT", "p", "proj-1", A],
+        vec!["GPOOL.PROJECT", "p", "proj-1", "test-key-absent-0009"],
+        vec!["GPOOL.PROJECT", "p", "proj-1", A, "test-key-absent-0009"],
+    ] {
+        assert_eq!(
+            call(&mut con, &words),
+            Err(errors::WRONGTYPE.to_string()),
+            "{}",
+            words.join(" ")
+        );
+    }
+    assert_same_dump(&before, &server.dump().unwrap(), 2, "after the refusals");
+}
+
 #[test]
 fn pinned_answers_the_seconds_left_by_the_pinned_clock() {
     let server = pinned_server();

@@ -635,6 +635,44 @@ fn report_on_a_pool_key_of_the_wrong_type_is_refused() {
     );
 }
 
+/// docs/commands.md: "then the types of the pool's keys, then whether a named key is in the
+/// pool". The class's own keys are pool keys too: a wrong type among them is reported even
+/// when the key named is absent, as SPEND and RESTORE do.
+#[test]
+fn report_checks_the_types_of_the_class_keys_before_whether_the_key_is_in_the_pool() {
+    let server = pinned_server();
+    let mut con = server.conn();
+    add(&mut con, "p", &[A]);
+    for kind in ["cooling", "spent:embed:2026-06-15", "skip:embed:2026-06-15"] {
+        let name = if kind == "cooling" {
+            "gpool:{p}:cooling:embed".to_string()
+        } else {
+            format!("gpool:{{p}}:{kind}")
+        };
+        let _: () = redis::cmd("SET")
+            .arg(&name)
+            .arg("x")
+            .query(&mut con)
+            .unwrap();
+        let before = server.dump().unwrap();
+        for words in [
+            vec!["GPOOL.REPORT", "p", A, "embed", "503"],
+            vec!["GPOOL.REPORT", "p", "test-key-absent-0009", "embed", "503"],
+            vec!["GPOOL.SPEND", "p", "test-key-absent-0009", "embed"],
+            vec!["GPOOL.RESTORE", "p", "test-key-absent-0009", "embed"],
+        ] {
+            assert_eq!(
+                call(&mut con, &words),
+                Err(errors::WRONGTYPE.to_string()),
+                "{} with {name} a string",
+                words.join(" ")
+            );
+        }
+        assert_same_dump(&before, &server.dump().unwrap(), 2, "after the refusals");
+        let _: () = redis::cmd("DEL").arg(&name).query(&mut con).unwrap();
+    }
+}
+
 /// A primary with the module and the debug clock, which syncs a replica at once.
 fn primary() -> RedisServer {
     RedisServer::builder()
