@@ -28,18 +28,19 @@ pub fn run(ctx: &Context, args: &[RedisString]) -> Result<RedisValue, PoolError>
     disabled.expect(Kind::SortedSet)?;
     let projects = Key::open(ctx, &pool.keys.projects(), Access::Write);
     projects.expect(Kind::Hash)?;
-    let mut places = Vec::with_capacity(keys.len());
-    let mut earlier = Vec::new();
-    for key in &keys {
-        let place = locate(&ring, &disabled, key)
-            .ok_or_else(|| PoolError::not_in_pool(key.as_slice(), name))?;
-        places.push(place);
-        if let Some(old) = project_of(&projects, key) {
-            earlier.push(old);
-        }
-    }
+    let mut earlier: Vec<String> = keys
+        .iter()
+        .filter_map(|k| project_of(&projects, k))
+        .collect();
     earlier.push(project.to_owned());
     let members = open_members(&pool, earlier)?;
+    let places = keys
+        .iter()
+        .map(|key| {
+            locate(&ring, &disabled, key)
+                .ok_or_else(|| PoolError::not_in_pool(key.as_slice(), name))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
 
     let mut placed = 0;
     let new_members = &members[project];

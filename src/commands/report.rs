@@ -35,8 +35,6 @@ pub fn run(ctx: &Context, args: &[RedisString]) -> Result<RedisValue, PoolError>
     streaks.expect(Kind::Hash)?;
     let projects = Key::open(ctx, &pool.keys.projects(), Access::Read);
     projects.expect(Kind::Hash)?;
-    let place = locate(&ring, &disabled, key)
-        .ok_or_else(|| PoolError::not_in_pool(key.as_slice(), name))?;
 
     let outcome = classify(status, body);
     let mut classes = vec![class.to_owned()];
@@ -54,6 +52,8 @@ pub fn run(ctx: &Context, args: &[RedisString]) -> Result<RedisValue, PoolError>
             .collect(),
         _ => Vec::new(),
     };
+    let place = locate(&ring, &disabled, key)
+        .ok_or_else(|| PoolError::not_in_pool(key.as_slice(), name))?;
 
     register_class(&cursor, &args[3]);
     for state in &states {
