@@ -554,7 +554,7 @@ impl Client {
         match openrouter::embed(&self.agent, &settings, texts, options, &thread::sleep) {
             Ok(vectors) => Ok(Ok(vectors)),
             Err(CallError::Fatal(parse @ Fatal::Parse { .. })) => {
-                tracing::warn!("openrouter answered {parse}; lifting openrouter-only");
+                tracing::warn!("openrouter: {parse}; lifting openrouter-only");
                 self.shared().unpin_openrouter()?;
                 Ok(Err(parse.to_string()))
             }
