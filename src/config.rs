@@ -59,6 +59,23 @@ impl Config {
     }
 }
 
+/// The configuration the loaded module runs with.
+static LOADED: std::sync::RwLock<Config> = std::sync::RwLock::new(Config {
+    zone: DEFAULT_ZONE,
+    debug_clock: false,
+});
+
+/// Makes `config` the one every command reads; called once at load.
+pub fn install(config: Config) {
+    *LOADED.write().unwrap_or_else(|e| e.into_inner()) = config;
+    crate::clock::allow_pinning(config.debug_clock);
+}
+
+/// The configuration the module was loaded with.
+pub fn loaded() -> Config {
+    *LOADED.read().unwrap_or_else(|e| e.into_inner())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,21 +110,4 @@ mod tests {
             .contains("colour"));
         assert!(Config::from_args(&args(&["debug-clock", "maybe"])).is_err());
     }
-}
-
-/// The configuration the loaded module runs with.
-static LOADED: std::sync::RwLock<Config> = std::sync::RwLock::new(Config {
-    zone: DEFAULT_ZONE,
-    debug_clock: false,
-});
-
-/// Makes `config` the one every command reads; called once at load.
-pub fn install(config: Config) {
-    *LOADED.write().unwrap_or_else(|e| e.into_inner()) = config;
-    crate::clock::allow_pinning(config.debug_clock);
-}
-
-/// The configuration the module was loaded with.
-pub fn loaded() -> Config {
-    *LOADED.read().unwrap_or_else(|e| e.into_inner())
 }
