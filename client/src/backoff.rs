@@ -45,7 +45,7 @@ impl Backoff {
 /// HTTP date is not read: the backoff alone then decides.
 pub fn parse_retry_after(value: &str) -> Option<Duration> {
     let secs: f64 = value.trim().parse().ok()?;
-    if secs.is_finite() && secs >= 0.0 && secs <= 86_400.0 {
+    if secs.is_finite() && (0.0..=86_400.0).contains(&secs) {
         Some(Duration::from_secs_f64(secs))
     } else {
         None
