@@ -616,3 +616,12 @@ impl Client {
 fn streak_text(last: &str, streak: u64) -> String {
     format!("{streak} failures in a row, the last: {last}")
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_client_can_be_shared_between_threads() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<super::Client>();
+    }
+}

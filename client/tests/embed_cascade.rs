@@ -527,7 +527,27 @@ fn a_successful_batch_costs_one_redis_round_trip(engine: Engine) {
     assert_eq!(s.pool().status().unwrap().classes["embed"].streak, 0);
 }
 
+fn one_client_serves_several_threads(engine: Engine) {
+    let s = Setup::new(engine, 4);
+    let client = s.client();
+    std::thread::scope(|scope| {
+        for t in 0..4 {
+            let client = &client;
+            scope.spawn(move || {
+                for i in 0..10 {
+                    let text = format!("thread {t} text {i}");
+                    assert_eq!(embed_one(client, &text), fake_vector(&text, 1.0, DIMS));
+                }
+            });
+        }
+    });
+    assert_eq!(s.fake.embed_keys().len(), 40);
+    let keys: Vec<ApiKey> = s.keys.iter().map(ApiKey::new).collect();
+    assert_eq!(s.pool().usage(&keys).unwrap(), [10, 10, 10, 10]);
+}
+
 on_both_engines!(
+    one_client_serves_several_threads,
     keys_rotate_across_batches,
     texts_go_in_batches_of_fifty_in_input_order,
     empty_texts_get_zero_vectors_and_are_never_sent,
