@@ -112,6 +112,10 @@ impl Error {
 
 /// Whether a redis-rs error means the server cannot be used right now.
 pub(crate) fn redis_unavailable(e: &redis::RedisError) -> bool {
+    // A wrong password is a setting to fix, not an outage to ride out.
+    if e.kind() == redis::ErrorKind::AuthenticationFailed {
+        return false;
+    }
     e.is_io_error()
         || e.is_connection_refusal()
         || e.is_connection_dropped()

@@ -111,7 +111,31 @@ fn without_free_keys_an_outage_names_the_variable(engine: Engine) {
     );
 }
 
+fn a_redis_that_refuses_the_client_is_an_error_not_an_outage(engine: Engine) {
+    let server = Server::start(engine);
+    let fake = FakeProvider::start();
+    let mut con = redis::Client::open(server.url())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("requirepass")
+        .arg("test-password-0001")
+        .query(&mut con)
+        .unwrap();
+    let e = Client::new(config(&server, &fake, &free_keys(1))).unwrap_err();
+    assert!(e.to_string().contains("NOAUTH"), "{e}");
+
+    let mut with_password = config(&server, &fake, &free_keys(1));
+    with_password.redis_url = format!("redis://:test-password-0001@127.0.0.1:{}/", server.port());
+    let client = Client::new(with_password).unwrap();
+    assert!(client.is_redis_connected());
+    assert!(!format!("{client:?}").contains("test-password-0001"));
+}
+
 on_both_engines!(
+    a_redis_that_refuses_the_client_is_an_error_not_an_outage,
     redis_stopped_mid_run_and_started_again,
     a_client_started_while_redis_is_down_serves_and_joins_later,
     without_free_keys_an_outage_names_the_variable,
