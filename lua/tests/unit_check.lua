@@ -56,6 +56,15 @@ for _, bad in ipairs({ '', '-1', '+1', '1.5', '1e3', ' 1', '0x10', '123456789012
   check('decimal ' .. bad, gpool.decimal(bad), nil)
 end
 
+check('UTF-8 ASCII', gpool.is_utf8('{"error":1}'), true)
+check('UTF-8 two bytes', gpool.is_utf8('caf\195\169'), true)
+check('UTF-8 last code point', gpool.is_utf8('\244\143\191\191'), true)
+check('UTF-8 stray byte', gpool.is_utf8('a\255b'), false)
+check('UTF-8 overlong', gpool.is_utf8('\192\175'), false)
+check('UTF-8 surrogate', gpool.is_utf8('\237\160\128'), false)
+check('UTF-8 past U+10FFFF', gpool.is_utf8('\244\144\128\128'), false)
+check('UTF-8 cut short', gpool.is_utf8('\226\130'), false)
+
 local utc = gpool.ZONES['UTC']
 local berlin = gpool.ZONES['Europe/Berlin']
 local pacific = gpool.ZONES['America/Los_Angeles']
