@@ -1640,11 +1640,6 @@ local function gpool_report(keys, argv)
       streak_key, 'hash', projects_key, 'hash') then
     return refuse(WRONGTYPE)
   end
-  local pos, in_ring = locate(names, key)
-  if pos == nil then
-    return not_in_pool_error(key, pool)
-  end
-
   local outcome, cooldown = classify(status, body, decode_json)
   local classes = { class }
   if outcome == 'permanent' then
@@ -1677,6 +1672,10 @@ local function gpool_report(keys, argv)
         affected[#affected + 1] = { key = k, pos = k_pos, in_ring = k_in_ring }
       end
     end
+  end
+  local pos, in_ring = locate(names, key)
+  if pos == nil then
+    return not_in_pool_error(key, pool)
   end
 
   register_class(cursor_key, class)
@@ -1746,19 +1745,21 @@ local function gpool_project(keys, argv)
   if not types_ok(names.ring, 'zset', names.disabled, 'zset', projects_key, 'hash') then
     return refuse(WRONGTYPE)
   end
-  local positions, earlier = {}, {}
+  local earlier = {}
   for i = 3, #args do
-    local pos = locate(names, args[i])
-    if pos == nil then
-      return not_in_pool_error(args[i], pool)
-    end
-    positions[i] = pos
     earlier[#earlier + 1] = project_of(projects_key, args[i])
   end
   earlier[#earlier + 1] = project
   local members = project_members(names, earlier)
   if members == nil then
     return refuse(WRONGTYPE)
+  end
+  local positions = {}
+  for i = 3, #args do
+    positions[i] = locate(names, args[i])
+    if positions[i] == nil then
+      return not_in_pool_error(args[i], pool)
+    end
   end
 
   local placed = 0
