@@ -46,6 +46,12 @@ pub struct Stats {
     pub paid_calls: u64,
     /// Embedding batches and generation calls finished, successful or not.
     pub batches: u64,
+    /// Texts embedded by the free pool (empty texts, never sent, are not counted).
+    pub embedded_by_free_pool: u64,
+    /// Texts embedded by OpenRouter.
+    pub embedded_by_openrouter: u64,
+    /// Texts embedded with the paid key.
+    pub embedded_by_paid_key: u64,
 }
 
 /// How a stage that is not the free pool ended: its result, or what it answered.
@@ -79,6 +85,8 @@ pub struct Client {
     openrouter_batches: AtomicU64,
     paid_calls: AtomicU64,
     batches: AtomicU64,
+    /// Texts embedded, by stage: free pool, OpenRouter, paid key.
+    embedded_by: [AtomicU64; 3],
 }
 
 impl std::fmt::Debug for Client {
@@ -113,6 +121,7 @@ impl Client {
             openrouter_batches: AtomicU64::new(0),
             paid_calls: AtomicU64::new(0),
             batches: AtomicU64::new(0),
+            embedded_by: Default::default(),
         })
     }
 
@@ -137,6 +146,9 @@ impl Client {
             openrouter_batches: self.openrouter_batches.load(Ordering::Relaxed),
             paid_calls: self.paid_calls.load(Ordering::Relaxed),
             batches: self.batches.load(Ordering::Relaxed),
+            embedded_by_free_pool: self.embedded_by[0].load(Ordering::Relaxed),
+            embedded_by_openrouter: self.embedded_by[1].load(Ordering::Relaxed),
+            embedded_by_paid_key: self.embedded_by[2].load(Ordering::Relaxed),
         }
     }
 
@@ -350,7 +362,10 @@ impl Client {
             Start::Key(next) => next,
         };
         match self.free_stage(EMBED, next, &url, &body, &parse)? {
-            FreeEnd::Done(vectors) => Ok(vectors),
+            FreeEnd::Done(vectors) => {
+                self.count_embedded(Stage::FreePool, texts.len());
+                Ok(vectors)
+            }
             FreeEnd::Streak(last) => {
                 tracing::warn!(
                     threshold = self.config.fallback_threshold,
@@ -389,11 +404,23 @@ impl Client {
                 Stage::FreePool => continue,
             };
             match result {
-                Ok(vectors) => return Ok(vectors),
+                Ok(vectors) => {
+                    self.count_embedded(stage, texts.len());
+                    return Ok(vectors);
+                }
                 Err(answer) => failures.push(stage, answer),
             }
         }
         Err(Error::Embed(failures))
+    }
+
+    fn count_embedded(&self, stage: Stage, texts: usize) {
+        let i = match stage {
+            Stage::FreePool => 0,
+            Stage::OpenRouter => 1,
+            Stage::PaidKey => 2,
+        };
+        self.embedded_by[i].fetch_add(texts as u64, Ordering::Relaxed);
     }
 
     /// Calls with free keys until one serves, the streak reaches the threshold, or no key
