@@ -11,7 +11,7 @@
 //!
 //! Settings from the environment: `BENCH_BATCHES` (batches per measurement, 2000),
 //! `BENCH_ROUNDS` (measurements, the median is shown, 5), `GPOOL_MODULE` (the module,
-//! default `target/release/libgpool.so`), `REDIS_SERVER` (the binary, `redis-server`).
+//! default `libgpool.so` beside this build), `REDIS_SERVER` (the binary, `redis-server`).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -313,7 +313,13 @@ impl Redis {
         if engine == Engine::Module {
             let module = match std::env::var_os("GPOOL_MODULE") {
                 Some(p) => PathBuf::from(p),
-                None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release/libgpool.so"),
+                // `<target>/release/examples/bench_overhead`: the module is two levels up.
+                None => std::env::current_exe()
+                    .ok()
+                    .and_then(|exe| Some(exe.parent()?.parent()?.join("libgpool.so")))
+                    .unwrap_or_else(|| {
+                        Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release/libgpool.so")
+                    }),
             };
             assert!(
                 module.is_file(),

@@ -62,12 +62,19 @@ pub fn free_port() -> u16 {
     panic!("no free loopback port");
 }
 
-/// The module: `GPOOL_MODULE` if set, else the workspace's release build. Panics with
-/// what to run when it is missing: a test that needs it fails, never skips.
+/// The module: `GPOOL_MODULE` if set, else `libgpool.so` of the build this test binary
+/// belongs to (`<target>/release/deps/<test>` sits two levels below it), which follows
+/// `CARGO_TARGET_DIR`. Panics with what to run when it is missing: a test that needs it
+/// fails, never skips.
 pub fn module_path() -> PathBuf {
     let path = match std::env::var_os("GPOOL_MODULE") {
         Some(p) => PathBuf::from(p),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release/libgpool.so"),
+        None => std::env::current_exe()
+            .ok()
+            .and_then(|exe| Some(exe.parent()?.parent()?.join("libgpool.so")))
+            .unwrap_or_else(|| {
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release/libgpool.so")
+            }),
     };
     if !path.is_file() {
         panic!(
