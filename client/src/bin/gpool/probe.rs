@@ -118,7 +118,16 @@ fn next_wait(
             Ok(every + jitter())
         }
         // Another process is probing: look again when its lease would end.
-        Err(busy) => Ok(busy.left.min(every) + jitter()),
+        Err(busy) => {
+            let wait = busy.left.min(every) + jitter();
+            println!(
+                "pool '{}' is being probed by {}; looking again in {}",
+                target.pool,
+                busy.holder,
+                human(wait.as_secs().max(1))
+            );
+            Ok(wait)
+        }
     }
 }
 
