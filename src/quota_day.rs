@@ -34,9 +34,17 @@ impl QuotaDay {
             .single()
             .map(|t| t.date_naive())
             .unwrap_or_else(|| chrono::DateTime::UNIX_EPOCH.date_naive());
-        let ends_at = date
-            .succ_opt()
-            .map_or(MAX_UNIX_TIME + 1, |next| start_of_day(zone, next));
+        // East of UTC the last accepted second is already in the year 10000; the pool's
+        // last day is 9999-12-31 everywhere, so labels keep their ten characters.
+        let last = NaiveDate::from_ymd_opt(9999, 12, 31).expect("a valid date");
+        let (date, ends_at) = if date >= last {
+            (last, MAX_UNIX_TIME + 1)
+        } else {
+            let next = date
+                .succ_opt()
+                .expect("dates before 9999-12-31 have a successor");
+            (date, start_of_day(zone, next))
+        };
         let mut label = [b'0'; 10];
         let (year, month, day) = (date.year(), date.month(), date.day());
         let text = format!("{year:04}-{month:02}-{day:02}");
@@ -156,6 +164,10 @@ mod tests {
     #[test]
     fn times_outside_the_supported_range_are_clamped() {
         assert_eq!(QuotaDay::at(chrono_tz::UTC, -5).label(), "1970-01-01");
+        let tokyo = chrono_tz::Asia::Tokyo;
+        let last = QuotaDay::at(tokyo, MAX_UNIX_TIME);
+        assert_eq!(last.label(), "9999-12-31");
+        assert_eq!(last.ends_at, MAX_UNIX_TIME + 1);
         assert_eq!(QuotaDay::at(chrono_tz::UTC, i64::MAX).label(), "9999-12-31");
     }
 }
