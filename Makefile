@@ -8,9 +8,10 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 MAKEFLAGS += --no-print-directory
 
-# Where `make run` listens, and the module's load options (docs/commands.md, "Load options").
+# Where `make run` listens. The module's load options (docs/commands.md, "Load options") are
+# on redis.conf's loadmodule line; the Lua library is configured from the same words.
 PORT ?= 6379
-MODULE_OPTS ?= timezone America/Los_Angeles debug-clock no
+MODULE_OPTS := $(shell awk '$$1 == "loadmodule" { for (i = 3; i <= NF; i++) printf "%s ", $$i }' redis.conf)
 
 CARGO ?= cargo
 MODULE := $(CURDIR)/target/release/libgpool.so
@@ -25,14 +26,14 @@ APT_PACKAGES := redis-server redis-tools libclang-dev lua5.1 python3 tzdata
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 # Targets `make test` runs after the Rust tests; add more with `make test TEST_EXTRA=...`.
-TEST_EXTRA ?= test-lua
+TEST_EXTRA ?= test-lua test-conformance
 
-.PHONY: help deps build run stop test test-lua bench fmt clippy clean
+.PHONY: help deps build run stop test test-lua test-conformance bench fmt clippy clean
 
 help: ## List the targets (the default)
-	@echo "Usage: make <target> [PORT=6379] [MODULE_OPTS='timezone Zone debug-clock no']"
+	@echo "Usage: make <target> [PORT=6379]   (module options: the loadmodule line of redis.conf)"
 	@echo
-	@awk 'BEGIN { FS = ":.*## " } /^[a-z][a-z-]*:.*## / { printf "  %-9s %s\n", $$1, $$2 }' \
+	@awk 'BEGIN { FS = ":.*## " } /^[a-z][a-z-]*:.*## / { printf "  %-17s %s\n", $$1, $$2 }' \
 		$(firstword $(MAKEFILE_LIST))
 
 deps: ## Install missing Debian packages: redis-server, redis-tools, libclang-dev, lua5.1, ...
@@ -51,8 +52,8 @@ deps: ## Install missing Debian packages: redis-server, redis-tools, libclang-de
 		echo "error: $(CARGO) not found; install Rust with rustup, or run: . ~/.cargo/env" >&2; \
 		exit 1; }
 
-build: deps ## Build the module: target/release/libgpool.so
-	$(CARGO) build --release
+build: deps ## Build the module (target/release/libgpool.so) and the gpool binary
+	$(CARGO) build --release --workspace
 	@test -f $(MODULE) || { echo "error: the build did not produce $(MODULE)" >&2; exit 1; }
 
 run: build ## Start a local redis-server with the module in the background (.run/)
@@ -66,15 +67,13 @@ run: build ## Start a local redis-server with the module in the background (.run
 		echo "error: something already answers on port $(PORT); choose another: make run PORT=6380" >&2; \
 		exit 1; \
 	fi
-	@# The module is loaded from the command line with an absolute path: a relative
-	@# loadmodule path would be resolved against the data dir, not the repository.
+	@# redis.conf loads the module and keeps data in .run/; it is read from the top folder.
 	@test -f $(MODULE) || { echo "error: $(MODULE) is missing; run 'make build'" >&2; exit 1; }
 	@rm -f $(PIDFILE)
 	@echo $(PORT) > $(RUN_DIR)/port
 	@logstart=$$(( $$(stat -c %s $(LOGFILE) 2>/dev/null || echo 0) + 1 )); \
-	redis-server $(CURDIR)/redis.conf --port $(PORT) --dir $(RUN_DIR) \
-		--daemonize yes --pidfile $(PIDFILE) --logfile $(LOGFILE) \
-		--loadmodule $(MODULE) $(MODULE_OPTS); \
+	cd $(CURDIR) && redis-server redis.conf --port $(PORT) \
+		--daemonize yes --pidfile $(PIDFILE) --logfile $(LOGFILE); \
 	for i in $$(seq 100); do \
 		redis-cli -p $(PORT) PING 2>/dev/null | grep -q PONG && exit 0; \
 		tail -c +$$logstart $(LOGFILE) 2>/dev/null | grep -q 'aborting\|Fatal' && break; \
@@ -135,7 +134,7 @@ stop: ## Stop the redis-server that `make run` started
 	echo "error: redis-server (pid $$pid) is still running after 10 s; see $(LOGFILE)" >&2; \
 	exit 1
 
-test: build ## Build, then run every test: cargo test, then the TEST_EXTRA targets (test-lua)
+test: build ## Build, then run every test: cargo test, the Lua checks, the conformance suite
 	$(CARGO) test --release --workspace
 	@for t in $(TEST_EXTRA); do $(MAKE) "$$t"; done
 
@@ -145,6 +144,9 @@ test-lua: ## Compile lua/*.lua as Lua 5.1 (the Lua inside Redis), then run lua/t
 	for f in "$${files[@]}"; do luac5.1 -p "$$f"; done; \
 	echo "test-lua: $${#files[@]} file(s) compile"
 	@if [ -f lua/tests/run.sh ]; then bash lua/tests/run.sh; fi
+
+test-conformance: build ## Run the same scenarios on the module and the Lua library, compare
+	python3 lua/tests/compare.py $(MODULE)
 
 bench: build ## Benchmark GPOOL.NEXT against INCR and LMOVE (tests/bench/run.sh)
 	tests/bench/run.sh
