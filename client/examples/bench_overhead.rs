@@ -34,8 +34,15 @@ fn main() {
          median of {rounds} rounds of {batches} batches"
     );
     println!(
-        "{:<7} {:>5} {:>10} {:>11} {:>10} {:>8} {:>16}",
-        "engine", "dims", "bare µs", "client µs", "added µs", "added", "redis trips/batch"
+        "{:<7} {:>5} {:>10} {:>11} {:>10} {:>8} {:>18} {:>15}",
+        "engine",
+        "dims",
+        "bare µs",
+        "client µs",
+        "added µs",
+        "added",
+        "redis trips/batch",
+        "one trip µs"
     );
     for engine in [Engine::Module, Engine::Lua] {
         let redis = Redis::start(engine);
@@ -43,14 +50,15 @@ fn main() {
             fake.set_dims(dims);
             let row = measure(&fake, &redis, dims, batches, rounds);
             println!(
-                "{:<7} {:>5} {:>10.1} {:>11.1} {:>10.1} {:>7.1}% {:>16.2}",
+                "{:<7} {:>5} {:>10.1} {:>11.1} {:>10.1} {:>7.1}% {:>18.2} {:>15.1}",
                 format!("{engine:?}").to_lowercase(),
                 dims,
                 row.bare_us,
                 row.client_us,
                 row.client_us - row.bare_us,
                 (row.client_us / row.bare_us - 1.0) * 100.0,
-                row.round_trips_per_batch
+                row.round_trips_per_batch,
+                row.round_trip_us
             );
         }
     }
@@ -60,6 +68,8 @@ struct Row {
     bare_us: f64,
     client_us: f64,
     round_trips_per_batch: f64,
+    /// One round trip to the same server (GPOOL.PINNED), for scale.
+    round_trip_us: f64,
 }
 
 fn measure(fake: &Fake, redis: &Redis, dims: usize, batches: usize, rounds: usize) -> Row {
@@ -120,7 +130,17 @@ fn measure(fake: &Fake, redis: &Redis, dims: usize, batches: usize, rounds: usiz
         with_client.push(client_time.as_secs_f64() * 1e6 / batches as f64);
         trips.push((client.stats().redis_round_trips - before) as f64 / batches as f64);
     }
+    let mut pool = gpool_client::Pool::connect(&redis.url(), &format!("bench-{dims}")).unwrap();
+    let mut rtt = Vec::new();
+    for _ in 0..rounds {
+        let started = Instant::now();
+        for _ in 0..batches {
+            pool.pinned(gpool_client::OPENROUTER_ONLY).unwrap();
+        }
+        rtt.push(started.elapsed().as_secs_f64() * 1e6 / batches as f64);
+    }
     Row {
+        round_trip_us: median(&mut rtt),
         bare_us: median(&mut bare),
         client_us: median(&mut with_client),
         round_trips_per_batch: median(&mut trips),
