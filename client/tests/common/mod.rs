@@ -635,6 +635,8 @@ pub fn capture_logs<T>(f: impl FnOnce() -> T) -> (T, LogBuffer) {
     let subscriber = tracing_subscriber::fmt()
         .with_writer(buffer.clone())
         .with_max_level(tracing::Level::TRACE)
+        // Plain text: the tests read the lines, and colour codes would split them.
+        .with_ansi(false)
         .finish();
     let result = tracing::subscriber::with_default(subscriber, f);
     (result, buffer)
