@@ -27,7 +27,7 @@ const SUFFIX_CHARS: usize = 8;
 /// What the Python pool held for one suffix.
 #[derive(Debug, Default)]
 struct Legacy {
-    count: u64,
+    count: Option<u64>,
     spent_embed: bool,
     spent_generate: bool,
     /// The older flag, for both classes.
@@ -47,12 +47,15 @@ impl Legacy {
     }
 
     fn describe(&self) -> String {
-        let spent = self.spent_for();
-        if spent.is_empty() {
-            format!("count {}", self.count)
-        } else {
-            format!("count {}, spent for {}", self.count, spent.join(", "))
+        let mut parts = Vec::new();
+        if let Some(count) = self.count {
+            parts.push(format!("count {count}"));
         }
+        let spent = self.spent_for();
+        if !spent.is_empty() {
+            parts.push(format!("spent for {}", spent.join(", ")));
+        }
+        parts.join(", ")
     }
 }
 
@@ -114,10 +117,9 @@ pub fn run(target: &Target, args: ImportLegacyArgs) -> Result<(), Failure> {
     }
 
     let t = &totals;
-    let verb = if args.dry_run { "would be" } else { "were" };
     println!(
         "pool '{}': {} legacy {} from {legacy_shown}: {} imported, {} unmatched, {} \
-         ambiguous; usage raised on {} {} by {} uses in all, {} spent {} set ({} new){}",
+         ambiguous; usage raised on {} {} by {} uses in all; {} spent {} ({} new){}",
         target.pool,
         entries.len(),
         if entries.len() == 1 {
@@ -135,7 +137,7 @@ pub fn run(target: &Target, args: ImportLegacyArgs) -> Result<(), Failure> {
         if t.spent_marks == 1 { "mark" } else { "marks" },
         t.spent_new,
         if args.dry_run {
-            format!("; dry run: nothing {verb} changed")
+            "; dry run: nothing was changed".to_string()
         } else {
             "; the legacy keys are left as they were".into()
         }
@@ -182,29 +184,30 @@ fn import_one(
     };
     totals.imported += 1;
 
-    let usage = pool
-        .usage(std::slice::from_ref(key))
-        .map_err(|e| target.fail(e))?
-        .first()
-        .copied()
-        .unwrap_or(0);
-    let mut line = format!("{key}:");
-    if legacy.count > usage {
-        let add = legacy.count - usage;
-        if !dry_run {
-            pool.record(key, add).map_err(|e| target.fail(e))?;
+    let mut parts = Vec::new();
+    match legacy.count {
+        None => parts.push("no legacy count".to_string()),
+        Some(count) => {
+            let usage = pool
+                .usage(std::slice::from_ref(key))
+                .map_err(|e| target.fail(e))?
+                .first()
+                .copied()
+                .unwrap_or(0);
+            if count > usage {
+                let add = count - usage;
+                if !dry_run {
+                    pool.record(key, add).map_err(|e| target.fail(e))?;
+                }
+                totals.raised += 1;
+                totals.uses_added += add;
+                parts.push(format!("usage today {usage} -> {count} (+{add})"));
+            } else {
+                parts.push(format!(
+                    "usage today {usage} (legacy count {count}, not more)"
+                ));
+            }
         }
-        totals.raised += 1;
-        totals.uses_added += add;
-        line.push_str(&format!(
-            " usage today {usage} -> {} (+{add})",
-            legacy.count
-        ));
-    } else {
-        line.push_str(&format!(
-            " usage today {usage} (legacy count {}, not more)",
-            legacy.count
-        ));
     }
     let spent = legacy.spent_for();
     if !spent.is_empty() {
@@ -228,9 +231,9 @@ fn import_one(
                 marks.push(format!("{class} (already)"));
             }
         }
-        line.push_str(&format!("; spent for {}", marks.join(", ")));
+        parts.push(format!("spent for {}", marks.join(", ")));
     }
-    Ok(line)
+    Ok(format!("{key}: {}", parts.join("; ")))
 }
 
 /// The Python pool's keys, by suffix; and the names under its prefix that it did not write
@@ -284,7 +287,7 @@ fn read_legacy(
         let entry = entries.entry(suffix.to_string()).or_default();
         let flag = !value.is_empty() && value != "0";
         match field {
-            Field::Count => entry.count = value.parse().unwrap_or(0),
+            Field::Count => entry.count = Some(value.parse().unwrap_or(0)),
             Field::SpentEmbed => entry.spent_embed |= flag,
             Field::SpentGenerate => entry.spent_generate |= flag,
             Field::SpentBoth => entry.spent_both |= flag,
