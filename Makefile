@@ -148,8 +148,9 @@ test-lua: ## Compile lua/*.lua as Lua 5.1 (the Lua inside Redis), then run lua/t
 test-conformance: build ## Run the same scenarios on the module and the Lua library, compare
 	python3 lua/tests/compare.py $(MODULE)
 
-bench: build ## Benchmark GPOOL.NEXT against INCR and LMOVE (tests/bench/run.sh)
+bench: build ## Benchmark NEXT against INCR and LMOVE, then the client's cost per batch
 	tests/bench/run.sh
+	$(CARGO) run --release -p gpool-client --example bench_overhead
 
 fmt: ## Format the Rust code
 	$(CARGO) fmt --all
