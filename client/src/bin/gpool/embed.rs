@@ -36,7 +36,7 @@ pub fn run(target: &Target, args: EmbedArgs) -> Result<(), Failure> {
     let mut written = 0;
     for group in &groups {
         let vectors = client.embed(group, &options).map_err(|e| {
-            progress.abandon();
+            progress.finish_and_clear();
             stopped(target, e, written, texts.len())
         })?;
         for vector in &vectors {
