@@ -11,6 +11,9 @@ MAKEFLAGS += --no-print-directory
 # Where `make run` listens. The module's load options (docs/commands.md, "Load options") are
 # on redis.conf's loadmodule line; the Lua library is configured from the same words.
 PORT ?= 6379
+ifeq ($(origin MODULE_OPTS),command line)
+$(error MODULE_OPTS is read from redis.conf: edit its loadmodule line, so the module and the Lua library get the same options)
+endif
 MODULE_OPTS := $(shell awk '$$1 == "loadmodule" { for (i = 3; i <= NF; i++) printf "%s ", $$i }' redis.conf)
 
 CARGO ?= cargo
@@ -93,15 +96,17 @@ run: build ## Start a local redis-server with the module in the background (.run
 			| { printf 'GPOOL.ADD gemini'; while read -r k; do printf ' "%s"' "$$k"; done; echo; } \
 			| redis-cli -p $(PORT) 2>&1) || true; \
 		case "$$added" in \
-			''|*[!0-9]*) echo "error: adding GEMINI_EMBED_KEY_POOL to pool gemini failed: $$added" >&2; \
-				exit 1;; \
+			''|*[!0-9]*) echo "error: adding GEMINI_EMBED_KEY_POOL to pool gemini failed: $$added;" \
+				"stopped the server" >&2; \
+				kill "$$(cat $(PIDFILE))"; exit 1;; \
 			*) echo "pool gemini: $$added of $$given keys from GEMINI_EMBED_KEY_POOL were new";; \
 		esac; \
 	fi
 	@# lua/configure.sh, where present, sets the library's options to the module's.
 	@if [ -f $(LUA_LIB) ]; then \
 		if [ -f lua/configure.sh ]; then \
-			bash lua/configure.sh $(MODULE_OPTS) > $(RUN_DIR)/gpool.lua; \
+			bash lua/configure.sh $(MODULE_OPTS) > $(RUN_DIR)/gpool.lua \
+				|| { echo "error: stopped the server" >&2; kill "$$(cat $(PIDFILE))"; exit 1; }; \
 		else \
 			cp $(LUA_LIB) $(RUN_DIR)/gpool.lua; \
 		fi; \
@@ -110,9 +115,9 @@ run: build ## Start a local redis-server with the module in the background (.run
 		if [[ "$$lib" =~ ^[A-Za-z0-9_]+$$ ]]; then \
 			echo "loaded the Lua library '$$lib' from $(LUA_LIB)"; \
 		else \
-			echo "error: FUNCTION LOAD of $(LUA_LIB) failed; the server is still running on port $(PORT):" >&2; \
+			echo "error: FUNCTION LOAD of $(LUA_LIB) failed, so the server was stopped:" >&2; \
 			cat $(RUN_DIR)/lua.out >&2; \
-			exit 1; \
+			kill "$$(cat $(PIDFILE))"; exit 1; \
 		fi; \
 	fi
 	@echo "redis-server with gpool is running on 127.0.0.1:$(PORT) (data and log in .run/)"
