@@ -294,16 +294,25 @@ local function local_midnight(zone, days)
   return midnight - zone.std
 end
 
+-- The pool's last quota day, 9999-12-31, in every zone: east of UTC the last second the
+-- clock accepts is already in the year 10000, and a day is always ten characters in key
+-- names. That day ends with the clock's range, as in the module.
+-- (Written out: a library's top level runs before Redis lets it reach `math`.)
+local LAST_DAY = 2932896 -- days_from_civil(9999, 12, 31)
+local LAST_DAY_LABEL = '9999-12-31'
+
 -- The quota day that contains Unix time `now` in zone `zone` (a ZONES entry): its label
--- (YYYY-MM-DD) and the Unix time at which it ends (the next local midnight).
+-- (YYYY-MM-DD), the Unix time at which it ends (the next local midnight, or the end of the
+-- clock's range) and the Unix time at which it started (its local midnight).
 local function quota_day(zone, now)
   now = math.max(0, math.min(now, MAX_UNIX_TIME))
   local days = floor((now + utc_offset(zone, now)) / 86400)
+  if days >= LAST_DAY then
+    return LAST_DAY_LABEL, MAX_UNIX_TIME + 1, local_midnight(zone, LAST_DAY)
+  end
   local y, m, d = civil_from_days(days)
-  -- A day is always ten characters in key names. The last second the clock accepts is
-  -- already in the year 10000 east of UTC; like the module, keep the first ten.
-  local label = string.format('%04d-%02d-%02d', y, m, d):sub(1, 10)
-  return label, local_midnight(zone, days + 1)
+  local label = string.format('%04d-%02d-%02d', y, m, d)
+  return label, local_midnight(zone, days + 1), local_midnight(zone, days)
 end
 
 -- Whole seconds from `now` until the quota day ends; at least 1, a valid time to live.
@@ -549,6 +558,7 @@ if redis == nil then
     civil_from_days = civil_from_days,
     utc_offset = utc_offset,
     quota_day = quota_day,
+    LAST_DAY = LAST_DAY,
     seconds_left = seconds_left,
     is_valid_name = is_valid_name,
     is_valid_api_key = is_valid_api_key,

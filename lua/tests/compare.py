@@ -453,7 +453,13 @@ def scenario(c):
     c.run("GPOOL.DEBUG", "clock", "real", expect=("status", "OK"))
     c.run("GPOOL.DEBUG", "CLOCK", "0", expect=("status", "OK"))
     c.run("GPOOL.DEBUG", "CLOCK", "253402300799", expect=("status", "OK"))
+    # The clock's last second: already the year 10000 east of UTC, still the pool's last
+    # day, 9999-12-31, which ends with the clock's range in every zone.
     c.run("GPOOL.STATUS", "p")
+    c.run("GPOOL.NEXT", "p", "embed")
+    c.run("GPOOL.RECORD", "p", "k-0004", "2")
+    c.run("GPOOL.SPEND", "p", "k-0002", "embed")
+    c.run("GPOOL.USAGE", "p")
     for bad in ["253402300800", "-1", "+5", "1.0", "now", "", "1" * 13, "really"]:
         c.run("GPOOL.DEBUG", "CLOCK", bad,
               expect=err("ERR invalid unix time '%s': use whole seconds from 0 to "

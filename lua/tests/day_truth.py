@@ -1,6 +1,7 @@
 """Writes the quota days that the time zone database gives, one line per instant:
 
-    <zone> <unix time> <YYYY-MM-DD> <unix time of the next local midnight>
+    <zone> <unix time> <YYYY-MM-DD> <unix time of the next local midnight> <unix time of
+    the day's own local midnight>
 
 for lua/tests/day_check.lua to compare with lua/gpool.lua. Every hour of 2020 to 2035 in
 America/Los_Angeles, and for every zone the library knows (read from the file's ZONES
@@ -37,7 +38,8 @@ def line(zone, name, t):
     local = datetime.fromtimestamp(t, zone)
     day = local.date()
     nxt = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
-    return f"{name} {t} {day.isoformat()} {int(nxt.timestamp())}"
+    start = datetime.combine(day, time(0), tzinfo=zone)
+    return f"{name} {t} {day.isoformat()} {int(nxt.timestamp())} {int(start.timestamp())}"
 
 
 def transitions(zone, start, end):

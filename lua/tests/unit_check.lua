@@ -72,10 +72,29 @@ check('first day', (gpool.quota_day(utc, 0)), '1970-01-01')
 check('times before 1970 count as 1970', (gpool.quota_day(utc, -5)), '1970-01-01')
 check('last day in UTC', (gpool.quota_day(utc, 253402300799)), '9999-12-31')
 check('times after the last second are clamped', (gpool.quota_day(utc, 1e15)), '9999-12-31')
-check('the last second is year 10000 in Berlin, cut to ten characters as the module does',
-  (gpool.quota_day(berlin, 253402300799)), '10000-01-0')
-check('its day ends at local midnight', select(2, gpool.quota_day(berlin, 253402300799)),
-  253402300799 + 1 + 23 * 3600)
+-- East of UTC the last second is in the year 10000; the pool's last day is 9999-12-31
+-- everywhere, and it ends with the clock's range, as in the module.
+local tokyo = gpool.ZONES['Asia/Tokyo']
+check('the last day\'s number', gpool.LAST_DAY, gpool.days_from_civil(9999, 12, 31))
+check('the last second in Berlin is on the last day', (gpool.quota_day(berlin, 253402300799)),
+  '9999-12-31')
+check('the last day ends with the clock in Berlin',
+  select(2, gpool.quota_day(berlin, 253402300799)), 253402300800)
+check('the last second in Tokyo is on the last day', (gpool.quota_day(tokyo, 253402300799)),
+  '9999-12-31')
+check('the last day ends with the clock in Tokyo',
+  select(2, gpool.quota_day(tokyo, 253402300799)), 253402300800)
+check('the last day starts at local midnight in Tokyo',
+  select(3, gpool.quota_day(tokyo, 253402300799)), 253402300800 - 86400 - 9 * 3600)
+check('the first local second of 10000 in Tokyo is still the last day',
+  (gpool.quota_day(tokyo, 253402300800 - 9 * 3600)), '9999-12-31')
+check('the day before it in Tokyo', (gpool.quota_day(tokyo, 253402300800 - 86400 - 9 * 3600 - 1)),
+  '9999-12-30')
+check('the last day ends with the clock in Los Angeles too',
+  select(2, gpool.quota_day(pacific, 253402300799)), 253402300800)
+check('the last day in Los Angeles', (gpool.quota_day(pacific, 253402300799)), '9999-12-31')
+check('the day before the last in Los Angeles ends at local midnight',
+  select(2, gpool.quota_day(pacific, 253402300800 - 86400)), 253402300800 - 16 * 3600)
 check('daylight saving time stops after 2099 as in the module',
   gpool.utc_offset(pacific, gpool.days_from_civil(2100, 7, 1) * 86400), -8 * 3600)
 check('daylight saving time in 2099', gpool.utc_offset(pacific,
