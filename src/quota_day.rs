@@ -10,7 +10,8 @@ use chrono_tz::Tz;
 /// The zone used when none is configured.
 pub const DEFAULT_ZONE: Tz = chrono_tz::America::Los_Angeles;
 
-/// The largest Unix time the pool accepts (9999-12-31T23:59:59Z).
+/// The largest Unix time the pool accepts (9999-12-31T23:59:59Z); the last quota day ends
+/// one second later in every zone.
 pub const MAX_UNIX_TIME: i64 = 253_402_300_799;
 
 /// One quota day in one zone.
@@ -35,7 +36,8 @@ impl QuotaDay {
             .map(|t| t.date_naive())
             .unwrap_or_else(|| chrono::DateTime::UNIX_EPOCH.date_naive());
         // East of UTC the last accepted second is already in the year 10000; the pool's
-        // last day is 9999-12-31 everywhere, so labels keep their ten characters.
+        // last day is 9999-12-31 everywhere, so labels keep their ten characters, and it
+        // ends with the clock's range.
         let last = NaiveDate::from_ymd_opt(9999, 12, 31).expect("a valid date");
         let (date, ends_at) = if date >= last {
             (last, MAX_UNIX_TIME + 1)
