@@ -707,23 +707,37 @@ local function types_ok(...)
   return true
 end
 
--- The clock's reading in Unix milliseconds: the pinned second, or the server's time.
-local function now_ms()
+-- The quota day last worked out: its label and the Unix times it starts and ends at. A day
+-- takes some thousand Lua operations to work out and commands come thousands a second, so
+-- it is worked out again only when the clock leaves it, as the module does. (Upvalues live
+-- as long as the library; a reload starts with no day.)
+local day_label, day_starts, day_ends = nil, 1, 0
+
+-- What every command that reads the clock works with: the time in Unix milliseconds (the
+-- pinned second, or the server's time), the quota day's label and the seconds left in it
+-- (the time to live of every day-keyed key written now).
+local function clock_now()
+  local seconds, ms
   if DEBUG_CLOCK and pinned_clock then
-    return pinned_clock * 1000
+    seconds = pinned_clock
+    ms = seconds * 1000
+  else
+    local time = redis.call('TIME')
+    seconds = tonumber(time[1])
+    ms = seconds * 1000 + math.floor(tonumber(time[2]) / 1000)
   end
-  local time = rcall('TIME')
-  return tonumber(time[1]) * 1000 + floor(tonumber(time[2]) / 1000)
+  -- quota_day clamps a time outside the clock's range to the range's ends; the day
+  -- remembered holds such a time only when it holds that end too.
+  if seconds < day_starts or seconds >= day_ends then
+    day_label, day_ends, day_starts = quota_day(zone, seconds)
+  end
+  return ms, day_label, seconds_left(day_ends, seconds)
 end
 
--- What every command that reads the clock works with: the time in milliseconds and in
--- seconds, the quota day's label and the seconds left in it (the time to live of every
--- day-keyed key written now).
+-- The same reading as a table, for the commands that pass it around.
 local function clock_reading()
-  local ms = now_ms()
-  local seconds = floor(ms / 1000)
-  local day, ends_at = quota_day(zone, seconds)
-  return { ms = ms, day = day, ttl = seconds_left(ends_at, seconds) }
+  local ms, day, ttl = clock_now()
+  return { ms = ms, day = day, ttl = ttl }
 end
 
 -- A stored integer read as the module reads one: decimal, no '+', no leading zeros; else 0.
