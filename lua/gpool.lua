@@ -665,10 +665,13 @@ local function api_keys_error(args, from)
   return nil
 end
 
--- The key names of one pool (docs/keys.md); `pool` must be a valid name.
+-- The key names of one pool (docs/keys.md); `pool` must be a valid name. The names that
+-- take a day, class or project are built from `prefix` by the functions below (plain
+-- functions, not closures: a command should not build five functions to use one).
 local function pool_keys(pool)
   local prefix = 'gpool:{' .. pool .. '}:'
   return {
+    prefix = prefix,
     ring = prefix .. 'ring',
     meta = prefix .. 'meta',
     cursor = prefix .. 'cursor',
@@ -676,22 +679,27 @@ local function pool_keys(pool)
     streak = prefix .. 'streak',
     projects = prefix .. 'projects',
     pins = prefix .. 'pins',
-    usage = function(day)
-      return prefix .. 'usage:' .. day
-    end,
-    spent = function(class, day)
-      return prefix .. 'spent:' .. class .. ':' .. day
-    end,
-    skip = function(class, day)
-      return prefix .. 'skip:' .. class .. ':' .. day
-    end,
-    cooling = function(class)
-      return prefix .. 'cooling:' .. class
-    end,
-    project = function(project)
-      return prefix .. 'project:' .. project
-    end,
   }
+end
+
+local function usage_name(names, day)
+  return names.prefix .. 'usage:' .. day
+end
+
+local function spent_name(names, class, day)
+  return names.prefix .. 'spent:' .. class .. ':' .. day
+end
+
+local function skip_name(names, class, day)
+  return names.prefix .. 'skip:' .. class .. ':' .. day
+end
+
+local function cooling_name(names, class)
+  return names.prefix .. 'cooling:' .. class
+end
+
+local function project_name(names, project)
+  return names.prefix .. 'project:' .. project
 end
 
 -- Whether each key is missing or holds the named type ('zset' or 'hash'); given as key,
@@ -838,7 +846,7 @@ end
 -- The first ring key after position `pos`: its position and the key, or nil.
 local function ring_after(ring, pos)
   local found = rcall('ZRANGEBYSCORE', ring, '(' .. int_text(pos), '+inf', 'WITHSCORES',
-    'LIMIT', 0, 1)
+    'LIMIT', '0', '1')
   if found[1] then
     return floor(tonumber(found[2])), found[1]
   end
@@ -848,17 +856,16 @@ end
 -- The last ring key before position `pos`: its position and the key, or nil.
 local function ring_before(ring, pos)
   local found = rcall('ZREVRANGEBYSCORE', ring, '(' .. int_text(pos), '-inf', 'WITHSCORES',
-    'LIMIT', 0, 1)
+    'LIMIT', '0', '1')
   if found[1] then
     return floor(tonumber(found[2])), found[1]
   end
   return nil
 end
 
--- The run that contains position `pos`: its first and last positions, or nil. It is the
--- run with the lowest last position at or after `pos`, if that run starts at or before it.
-local function run_containing(skip, pos)
-  local found = rcall('ZRANGEBYSCORE', skip, int_text(pos), '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+-- The run a skip-set lookup found (the run with the lowest last position at or after `pos`,
+-- as member and score) when it contains `pos`: its first and last positions, or nil.
+local function run_in(found, pos)
   if found[1] == nil or found[1]:find('^%+?%d+$') == nil then
     return nil
   end
@@ -867,6 +874,13 @@ local function run_containing(skip, pos)
     return first, last
   end
   return nil
+end
+
+-- The run that contains position `pos`: its first and last positions, or nil. It is the
+-- run with the lowest last position at or after `pos`, if that run starts at or before it.
+local function run_containing(skip, pos)
+  return run_in(rcall('ZRANGEBYSCORE', skip, int_text(pos), '+inf', 'WITHSCORES',
+    'LIMIT', '0', '1'), pos)
 end
 
 -- Records the run first..last, and gives the skip set the rest of the day to live.
@@ -1000,9 +1014,9 @@ end
 -- One class's keys for today, with the clock they are judged by.
 local function class_state(names, class, clock)
   return {
-    spent = names.spent(class, clock.day),
-    skip = names.skip(class, clock.day),
-    cooling = names.cooling(class),
+    spent = spent_name(names, class, clock.day),
+    skip = skip_name(names, class, clock.day),
+    cooling = cooling_name(names, class),
     ttl = clock.ttl,
     ms = clock.ms,
   }
@@ -1030,22 +1044,24 @@ end
 -- on a new day the keys still cooling are carried into the day's runs. Every command that
 -- reads or changes a class's runs does this first.
 local function prepare(state, ring)
-  while true do
-    local first = rcall('ZRANGE', state.cooling, 0, 0, 'WITHSCORES')
-    if first[1] == nil or floor(tonumber(first[2])) > state.ms then
-      break
-    end
+  local first = rcall('ZRANGE', state.cooling, '0', '0', 'WITHSCORES')
+  if first[1] == nil then
+    -- Nothing cools: nothing to release and nothing to carry.
+    return
+  end
+  while first[1] ~= nil and floor(tonumber(first[2])) <= state.ms do
     local key = first[1]
     rcall('ZREM', state.cooling, key)
     local score = rcall('ZSCORE', ring, key)
     if not is_spent(state, key) and score then
       mark_available(ring, state.skip, state.ttl, floor(tonumber(score)))
     end
+    first = rcall('ZRANGE', state.cooling, '0', '0', 'WITHSCORES')
   end
   -- Every cooling key is in the ring and so in a run; a missing skip key beside live
   -- cooldowns can only mean the day has just changed.
   if rcall('EXISTS', state.skip) == 0 and rcall('EXISTS', state.cooling) == 1 then
-    for _, key in ipairs(rcall('ZRANGE', state.cooling, 0, -1)) do
+    for _, key in ipairs(rcall('ZRANGE', state.cooling, '0', '-1')) do
       local score = rcall('ZSCORE', ring, key)
       if score then
         local pos = floor(tonumber(score))
@@ -1133,7 +1149,7 @@ local function project_members(names, projects)
   local members = {}
   for _, project in ipairs(projects) do
     if members[project] == nil then
-      local key = names.project(project)
+      local key = project_name(names, project)
       if not types_ok(key, 'zset') then
         return nil
       end
@@ -1232,7 +1248,7 @@ local function gpool_remove(keys, argv)
   local clock = clock_reading()
   local names = pool_keys(pool)
   local ring_key, disabled_key, cursor_key = names.ring, names.disabled, names.cursor
-  local usage_key, projects_key = names.usage(clock.day), names.projects
+  local usage_key, projects_key = usage_name(names, clock.day), names.projects
   if not types_ok(ring_key, 'zset', disabled_key, 'zset', cursor_key, 'hash',
       usage_key, 'hash', projects_key, 'hash') then
     return refuse(WRONGTYPE)
@@ -1307,7 +1323,8 @@ local function gpool_next(keys, argv)
 
   local clock = clock_reading()
   local names = pool_keys(pool)
-  local ring_key, cursor_key, usage_key = names.ring, names.cursor, names.usage(clock.day)
+  local ring_key, cursor_key = names.ring, names.cursor
+  local usage_key = usage_name(names, clock.day)
   if not types_ok(ring_key, 'zset', cursor_key, 'hash', usage_key, 'hash') then
     return refuse(WRONGTYPE)
   end
@@ -1469,7 +1486,7 @@ local function gpool_record(keys, argv)
 
   local clock = clock_reading()
   local names = pool_keys(pool)
-  local usage_key = names.usage(clock.day)
+  local usage_key = usage_name(names, clock.day)
   if not types_ok(names.ring, 'zset', names.disabled, 'zset', usage_key, 'hash') then
     return refuse(WRONGTYPE)
   end
@@ -1509,7 +1526,7 @@ local function gpool_usage(keys, argv)
 
   local clock = clock_reading()
   local names = pool_keys(pool)
-  local usage_key = names.usage(clock.day)
+  local usage_key = usage_name(names, clock.day)
   if not types_ok(names.ring, 'zset', names.disabled, 'zset', usage_key, 'hash') then
     return refuse(WRONGTYPE)
   end
@@ -1525,7 +1542,7 @@ local function gpool_usage(keys, argv)
   -- shown, as in the module.
   local counts = {}
   for _, set in ipairs({ names.ring, names.disabled }) do
-    for _, key in ipairs(rcall('ZRANGE', set, 0, -1)) do
+    for _, key in ipairs(rcall('ZRANGE', set, '0', '-1')) do
       counts[fingerprint(key)] = stored_integer(rcall('HGET', usage_key, key))
     end
   end
@@ -1559,7 +1576,8 @@ local function gpool_status(keys, argv)
   end
   local per_class = {}
   for _, class in ipairs(known_classes(cursor_key)) do
-    local spent_key, cooling_key = names.spent(class, clock.day), names.cooling(class)
+    local spent_key = spent_name(names, class, clock.day)
+    local cooling_key = cooling_name(names, class)
     if not types_ok(spent_key, 'zset', cooling_key, 'zset') then
       return refuse(WRONGTYPE)
     end
@@ -1571,13 +1589,13 @@ local function gpool_status(keys, argv)
   local classes = {}
   for _, c in ipairs(per_class) do
     local spent = 0
-    for _, key in ipairs(rcall('ZRANGE', c.spent, 0, -1)) do
+    for _, key in ipairs(rcall('ZRANGE', c.spent, '0', '-1')) do
       if rcall('ZSCORE', ring_key, key) then
         spent = spent + 1
       end
     end
     local cooling, first_back = 0, nil
-    local entries = rcall('ZRANGE', c.cooling, 0, -1, 'WITHSCORES')
+    local entries = rcall('ZRANGE', c.cooling, '0', '-1', 'WITHSCORES')
     for i = 1, #entries, 2 do
       local deadline = floor(tonumber(entries[i + 1]))
       if deadline > clock.ms and not rcall('ZSCORE', c.spent, entries[i]) then
@@ -1684,11 +1702,11 @@ local function gpool_report(keys, argv)
     local project = project_of(projects_key, key)
     local project_keys = { key }
     if project then
-      local members_key = names.project(project)
+      local members_key = project_name(names, project)
       if not types_ok(members_key, 'zset') then
         return refuse(WRONGTYPE)
       end
-      project_keys = rcall('ZRANGE', members_key, 0, -1)
+      project_keys = rcall('ZRANGE', members_key, '0', '-1')
     end
     for _, k in ipairs(project_keys) do
       local k_pos, k_in_ring = locate(names, k)
