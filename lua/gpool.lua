@@ -772,6 +772,33 @@ local function stored_position(value)
   return 0
 end
 
+-- The largest count, where the module's 64-bit counts stop.
+local MAX_USES = '9223372036854775807'
+
+-- Adds `count` (whole, positive, in decimal) to a key's usage count for the day, given the
+-- count's stored value (`uses`, false when the key has none yet), as the module adds: in
+-- 64-bit integers, stopping at the largest, with a stored value that is not a decimal
+-- integer counted as 0. HINCRBY does that arithmetic exactly where Lua's doubles could not
+-- (above 2^53) and refuses the two cases it does not share, which are handled here. A new
+-- count gives the day's key the rest of the day to live. Returns the new count.
+local function add_uses(usage_key, key, uses, count, ttl)
+  if not uses then
+    redis.call('HSET', usage_key, key, count)
+    redis.call('EXPIRE', usage_key, int_text(ttl))
+    return tonumber(count)
+  end
+  local total = redis.pcall('HINCRBY', usage_key, key, count)
+  if type(total) ~= 'table' then
+    return total
+  end
+  if total.err:find('overflow', 1, true) then
+    redis.call('HSET', usage_key, key, MAX_USES)
+    return tonumber(MAX_USES)
+  end
+  redis.call('HSET', usage_key, key, count)
+  return tonumber(count)
+end
+
 -- Whole seconds left until `deadline_ms`, rounded up; 0 once it has passed.
 local function seconds_until(deadline_ms, ms)
   if deadline_ms <= ms then
@@ -1340,11 +1367,9 @@ local function gpool_next(keys, argv)
     return false
   end
 
+  local uses = rcall('HGET', usage_key, key)
   rcall('HSET', cursor_key, class, int_text(pos))
-  local uses = stored_integer(rcall('HGET', usage_key, key)) + 1
-  if rcall('HSET', usage_key, key, int_text(uses)) == 1 then
-    rcall('EXPIRE', usage_key, clock.ttl)
-  end
+  add_uses(usage_key, key, uses, '1', clock.ttl)
 
   return key
 end
@@ -1494,12 +1519,7 @@ local function gpool_record(keys, argv)
     return not_in_pool_error(key, pool)
   end
 
-  local uses = stored_integer(rcall('HGET', usage_key, key)) + count
-  if rcall('HSET', usage_key, key, int_text(uses)) == 1 then
-    rcall('EXPIRE', usage_key, clock.ttl)
-  end
-
-  return uses
+  return add_uses(usage_key, key, rcall('HGET', usage_key, key), int_text(count), clock.ttl)
 end
 
 --[[

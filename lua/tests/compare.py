@@ -616,6 +616,95 @@ def penalties(c):
         c.raw("RENAME", planted + ":saved", planted)
 
 
+def odd_state(c):
+    """States only a hand-edited pool holds, met by every command as the module meets them:
+    keys of other types (plain sets and lists among them) wherever a command reads or skips
+    reading, stored numbers the pool never writes, scores that are not whole, runs and
+    cooldowns out of step with the ring."""
+    day = 1773561600 + 3600  # 2026-03-15 02:00 PDT
+    c.run("GPOOL.DEBUG", "CLOCK", day)
+    keys = ["o-key-%d" % i for i in range(1, 7)]
+    c.run("GPOOL.ADD", "o", *keys)
+    c.run("GPOOL.NEXT", "o", "embed")
+    c.run("GPOOL.SPEND", "o", "o-key-3", "embed")
+    today = day_label(c, "o")
+    prefix = "gpool:{o}:"
+    plants = {"string": ["SET", "x"], "set": ["SADD", "x"], "list": ["RPUSH", "x"],
+              "hash": ["HSET", "f", "1"], "zset": ["ZADD", "1", "x"]}
+    commands = [["GPOOL.NEXT", "o", "embed"], ["GPOOL.SPEND", "o", "o-key-4", "embed"],
+                ["GPOOL.RESTORE", "o", "o-key-3", "embed"], ["GPOOL.RECORD", "o", "o-key-1"],
+                ["GPOOL.REPORT", "o", "o-key-2", "embed", "200"], ["GPOOL.USAGE", "o"],
+                ["GPOOL.STATUS", "o"]]
+    for name, right in [("ring", "zset"), ("cursor", "hash"), ("disabled", "zset"),
+                        ("usage:" + today, "hash"), ("spent:embed:" + today, "zset"),
+                        ("skip:embed:" + today, "zset"), ("cooling:embed", "zset"),
+                        ("streak", "hash"), ("projects", "hash")]:
+        key = prefix + name
+        c.raw("RENAME", key, key + ":saved")
+        for kind, words in plants.items():
+            if kind == right:
+                continue
+            c.raw("DEL", key)
+            c.raw(words[0], key, *words[1:])
+            for command in commands:
+                c.run(*command)
+        c.raw("DEL", key)
+        c.raw("RENAME", key + ":saved", key)
+    # An empty pool reads no ring key and no runs, and must still refuse bad ones.
+    for name in ["skip:embed:" + today, "usage:" + today, "spent:embed:" + today]:
+        c.raw("SET", "gpool:{none}:" + name, "x")
+        c.run("GPOOL.NEXT", "none", "embed", expect=WRONGTYPE)
+        c.raw("DEL", "gpool:{none}:" + name)
+    c.run("GPOOL.NEXT", "none", "embed", expect=("nil",))
+
+    # Cursors and counts the pool never writes.
+    for cursor in ["abc", "007", "4.0", "1e2", "-3", "", "99999999999999999999999", "6"]:
+        c.raw("HSET", prefix + "cursor", "embed", cursor)
+        c.run("GPOOL.NEXT", "o", "embed")
+    for count in ["0", "007", "-5", "abc", "12", "+3", "-0", "9007199254740993",
+                  "9223372036854775806", "9223372036854775807", "9223372036854775808"]:
+        c.raw("DEL", prefix + "usage:" + today)
+        for key in keys:
+            c.raw("HSET", prefix + "usage:" + today, key, count)
+        c.run("GPOOL.NEXT", "o", "embed")
+        c.run("GPOOL.NEXT", "o", "embed")
+        # Lua replies integers through doubles, so a count above 2^53 is never replied.
+        if len(count) < 16:
+            c.run("GPOOL.RECORD", "o", "o-key-1", "2")
+            c.run("GPOOL.USAGE", "o", "o-key-1")
+    c.raw("DEL", prefix + "usage:" + today)
+    # Scores that are not whole positions, and runs that are not maximal or not numbers.
+    c.raw("ZADD", prefix + "ring", "2.5", "o-key-half")
+    for _ in range(4):
+        c.run("GPOOL.NEXT", "o", "embed")
+    c.run("GPOOL.SPEND", "o", "o-key-half", "embed")
+    c.run("GPOOL.NEXT", "o", "embed")
+    c.raw("ZADD", prefix + "skip:embed:" + today, "5", "abc")
+    c.raw("ZADD", prefix + "skip:embed:" + today, "6", "6")
+    for _ in range(4):
+        c.run("GPOOL.NEXT", "o", "embed")
+    c.raw("DEL", prefix + "skip:embed:" + today)
+    c.run("GPOOL.NEXT", "o", "embed")
+    # Cooldowns: one not yet due beside the day's runs, one not yet due with no runs (a new
+    # day), one due, and one for a key the ring does not hold.
+    ms = day * 1000
+    c.raw("ZADD", prefix + "cooling:embed", str(ms + 5000), "o-key-5")
+    c.run("GPOOL.NEXT", "o", "embed")
+    c.run("GPOOL.SPEND", "o", "o-key-6", "embed")
+    c.run("GPOOL.NEXT", "o", "embed")
+    c.raw("DEL", prefix + "skip:embed:" + today)
+    c.run("GPOOL.NEXT", "o", "embed")
+    c.raw("ZADD", prefix + "cooling:embed", str(ms - 1), "o-key-2")
+    c.run("GPOOL.NEXT", "o", "embed")
+    c.raw("ZADD", prefix + "cooling:embed", str(ms + 9000), "not-in-o")
+    c.run("GPOOL.NEXT", "o", "embed")
+    c.run("GPOOL.DEBUG", "CLOCK", day + 6)
+    for _ in range(3):
+        c.run("GPOOL.NEXT", "o", "embed")
+    c.run("GPOOL.REPORT", "o", "o-key-1", "embed", "200")
+    c.run("GPOOL.STATUS", "o")
+
+
 def classification(c):
     """REPORT's judgement of bodies derived from the shared cases: cut short, relayed by
     proxies (once, and more deeply than is unwrapped), with odd numbers and bytes."""
@@ -671,8 +760,8 @@ def retry(delay):
     return '{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"%s"}' % delay
 
 
-def day_label(c):
-    reply = c.module.call("GPOOL.STATUS", "w")
+def day_label(c, pool="w"):
+    reply = c.module.call("GPOOL.STATUS", pool)
     fields = reply[1]
     if reply[0] == "map":
         pairs = dict((k[1], v) for k, v in fields)
@@ -755,6 +844,7 @@ def main():
         (["debug-clock", "yes"], False, penalties),
         (["debug-clock", "yes"], True, penalties),
         (["debug-clock", "yes"], False, classification),
+        (["debug-clock", "yes"], False, odd_state),
         (["timezone", "Europe/Berlin", "debug-clock", "yes"], False, scenario),
         (["debug-clock", "yes"], False, lambda c: random_operations(c, rounds, 1)),
         (["timezone", "America/New_York", "debug-clock", "yes"], True,
