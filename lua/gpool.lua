@@ -64,9 +64,26 @@ local MAX_COUNT = 1000000000
 local MAX_UNIX_TIME = 253402300799
 local MAX_PIN_SECONDS = 31536000
 
+-- Names already found valid. The same pool and class names come call after call, and a
+-- table lookup costs a sixth of the pattern match; the table is emptied when it has grown,
+-- so a stream of odd names cannot fill memory.
+local VALID_NAMES_MAX = 1024
+local valid_names, valid_name_count = {}, 0
+
 -- Whether s is a valid pool or class name: 1 to 128 letters, digits, '_', '-', '.', ':'.
 local function is_valid_name(s)
-  return #s >= 1 and #s <= NAME_MAX and s:find('^[A-Za-z0-9_%-%.:]+$') ~= nil
+  if valid_names[s] then
+    return true
+  end
+  if #s < 1 or #s > NAME_MAX or s:find('^[A-Za-z0-9_%-%.:]+$') == nil then
+    return false
+  end
+  if valid_name_count >= VALID_NAMES_MAX then
+    valid_names, valid_name_count = {}, 0
+  end
+  valid_names[s] = true
+  valid_name_count = valid_name_count + 1
+  return true
 end
 
 -- Whether s is a valid API key: 1 to 512 bytes from 0x21 to 0x7E.
@@ -1327,28 +1344,10 @@ local function gpool_remove(keys, argv)
   return removed
 end
 
---[[
-  gpool_next: serves the class's next key: the first after its cursor, in ring order and
-  wrapping, that is neither spent today nor cooling for the class. Moves the cursor to it
-  and counts one use of it.
-    KEYS[1]  pool name
-    ARGV[1]  class
-  Reply: bulk string, the API key; nil when no key is available or the pool is empty.
-]]
-local function gpool_next(keys, argv)
-  local args, err = command_args('gpool_next', 'gpool.next', 1, keys, argv, 2, 2)
-  if err then
-    return err
-  end
-  local pool, class = args[1], args[2]
-  if not is_valid_name(pool) then
-    return name_error('pool', pool)
-  end
-  if not is_valid_name(class) then
-    return name_error('class', class)
-  end
-
-  local clock = clock_reading()
+-- NEXT the long way, for when cooldowns need work first (one to release, or a new day's
+-- runs to fill): every key's type is checked up front, then the runs are brought up to date
+-- and the rotation runs as the other commands run it.
+local function next_with_cooldowns(pool, class, clock)
   local names = pool_keys(pool)
   local ring_key, cursor_key = names.ring, names.cursor
   local usage_key = usage_name(names, clock.day)
@@ -1370,6 +1369,146 @@ local function gpool_next(keys, argv)
   local uses = rcall('HGET', usage_key, key)
   rcall('HSET', cursor_key, class, int_text(pos))
   add_uses(usage_key, key, uses, '1', clock.ttl)
+
+  return key
+end
+
+-- redis.pcall hands back a failed command's error as a table with `err`. The reads below
+-- test for it inline, by the kind of reply they otherwise get: an array's `err` is nil, and
+-- so is a string's (strings index the string library); a number or false has none.
+
+-- A ring position as a score reply gives it, and its text as int_text writes it. Redis
+-- writes whole scores as plain decimals, which need no conversion.
+local function position_of(score)
+  if #score <= 15 and score:find('^[1-9]%d*$') then
+    return tonumber(score), score
+  end
+  local pos = floor(tonumber(score))
+  return pos, int_text(pos)
+end
+
+local function first_in(ring, from)
+  return redis.call('ZRANGEBYSCORE', ring, from, '+inf', 'WITHSCORES', 'LIMIT', '0', '1')
+end
+
+-- next_available over the same reads, for NEXT's fast path: `from` is the exclusive lower
+-- bound of the first lookup ('(' and the cursor). The first read of the ring and each read
+-- of the runs go through redis.pcall, so a key of another type fails here, before NEXT
+-- writes. Returns the key and its position's text; nil when none is available; or false
+-- and an error reply.
+local function next_checked(ring, skip, from)
+  local found = redis.pcall('ZRANGEBYSCORE', ring, from, '+inf', 'WITHSCORES', 'LIMIT', '0',
+    '1')
+  if found.err then
+    return false, found
+  end
+  local wrapped = false
+  if found[1] == nil then
+    wrapped = true
+    found = first_in(ring, '(0')
+    if found[1] == nil then
+      return nil
+    end
+  end
+  for _ = 1, MAX_HOPS do
+    local pos, pos_text = position_of(found[2])
+    local run = redis.pcall('ZRANGEBYSCORE', skip, pos_text, '+inf', 'WITHSCORES', 'LIMIT',
+      '0', '1')
+    if run.err then
+      return false, run
+    end
+    local _, last = run_in(run, pos)
+    if last == nil then
+      return found[1], pos_text
+    end
+    found = first_in(ring, '(' .. int_text(last))
+    if found[1] == nil then
+      if wrapped then
+        return nil
+      end
+      wrapped = true
+      found = first_in(ring, '(0')
+      if found[1] == nil then
+        return nil
+      end
+    end
+  end
+  return nil
+end
+
+--[[
+  gpool_next: serves the class's next key: the first after its cursor, in ring order and
+  wrapping, that is neither spent today nor cooling for the class. Moves the cursor to it
+  and counts one use of it.
+    KEYS[1]  pool name
+    ARGV[1]  class
+  Reply: bulk string, the API key; nil when no key is available or the pool is empty.
+
+  The pool's busiest command, so it makes as few calls as it can (each costs about a
+  microsecond): no TYPE where a read of the key fails on the wrong type anyway, and every
+  read before the first write, so bad keys still change nothing. Cooldowns that need work
+  take next_with_cooldowns.
+]]
+local function gpool_next(keys, argv)
+  if #keys ~= 1 or #argv ~= 1 then
+    local _, err = command_args('gpool_next', 'gpool.next', 1, keys, argv, 2, 2)
+    return err
+  end
+  local pool, class = keys[1], argv[1]
+  if not is_valid_name(pool) then
+    return name_error('pool', pool)
+  end
+  if not is_valid_name(class) then
+    return name_error('class', class)
+  end
+
+  local ms, day, ttl = clock_now()
+  local prefix = 'gpool:{' .. pool .. '}:'
+  local ring_key, cursor_key = prefix .. 'ring', prefix .. 'cursor'
+  local usage_key = prefix .. 'usage:' .. day
+  local spent_key = prefix .. 'spent:' .. class .. ':' .. day
+  local skip_key = prefix .. 'skip:' .. class .. ':' .. day
+
+  -- Cooldowns: with none due and the day's runs in place, bringing the runs up to date
+  -- (prepare) would change nothing.
+  local cooling = redis.pcall('ZRANGE', prefix .. 'cooling:' .. class, '0', '0', 'WITHSCORES')
+  if cooling.err then
+    return refuse(WRONGTYPE)
+  end
+  if cooling[1] ~= nil
+      and (floor(tonumber(cooling[2])) <= ms or redis.call('EXISTS', skip_key) == 0) then
+    return next_with_cooldowns(pool, class, { ms = ms, day = day, ttl = ttl })
+  end
+  -- The spent set is not read on this path, but a bad one is refused all the same.
+  if type(redis.pcall('ZCARD', spent_key)) == 'table' then
+    return refuse(WRONGTYPE)
+  end
+  local cursor = redis.pcall('HGET', cursor_key, class)
+  if cursor and cursor.err then
+    return refuse(WRONGTYPE)
+  end
+  local from = '(0'
+  if cursor and cursor:find('^%d+$') then
+    from = '(' .. cursor
+  end
+  local key, pos_text = next_checked(ring_key, skip_key, from)
+  if key == false then
+    return refuse(WRONGTYPE)
+  end
+  if key == nil then
+    -- The runs may not have been read (an empty ring), nor the usage hash.
+    if not types_ok(usage_key, 'hash', skip_key, 'zset') then
+      return refuse(WRONGTYPE)
+    end
+    return false
+  end
+  local uses = redis.pcall('HGET', usage_key, key)
+  if uses and uses.err then
+    return refuse(WRONGTYPE)
+  end
+
+  redis.call('HSET', cursor_key, class, pos_text)
+  add_uses(usage_key, key, uses, '1', ttl)
 
   return key
 end
