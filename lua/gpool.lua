@@ -872,7 +872,8 @@ end
 -- every number as a double (an error `code` of 429.0 counts as 429) and cannot tell an
 -- empty array from an empty object.
 local function decode_json(text)
-  if text:find('[\128-\255]') and not is_utf8(text) then
+  -- An empty body (a report without one) is not JSON; cjson would say so through an error.
+  if text == '' or (text:find('[\128-\255]') and not is_utf8(text)) then
     return nil
   end
   local ok, value = pcall(cjson.decode, text)
@@ -1799,6 +1800,79 @@ local function gpool_status(keys, argv)
   }
 end
 
+-- Transient and cooldown outcomes lengthen the class's streak, success ends it, daily and
+-- permanent ones leave it. Given the stored streak, writes the new one if it changed and
+-- returns it.
+local function update_streak(streak_key, class, outcome, stored)
+  local streak = stored_integer(stored)
+  local next_streak = streak
+  if outcome == 'ok' then
+    next_streak = 0
+  elseif outcome == 'transient' or outcome == 'cooldown' then
+    next_streak = streak + 1
+  end
+  if next_streak ~= streak then
+    redis.call('HSET', streak_key, class, int_text(next_streak))
+  end
+  return next_streak
+end
+
+-- REPORT of an answer that puts no penalty on the key (ok, transient): it makes the class
+-- known and moves its streak, and touches no run. As in NEXT, every key is read, or
+-- checked by a read that fails on the wrong type, before anything is written. Returns the
+-- reply, or nil when cooldowns need work first (prepare), which the general way does.
+local function report_without_penalty(pool, key, class, outcome, ms, day)
+  local prefix = 'gpool:{' .. pool .. '}:'
+  local ring_key, disabled_key = prefix .. 'ring', prefix .. 'disabled'
+  local cursor_key, streak_key = prefix .. 'cursor', prefix .. 'streak'
+  local skip_key = prefix .. 'skip:' .. class .. ':' .. day
+
+  local cooling = redis.pcall('ZRANGE', prefix .. 'cooling:' .. class, '0', '0', 'WITHSCORES')
+  if cooling.err then
+    return refuse(WRONGTYPE)
+  end
+  if cooling[1] ~= nil
+      and (floor(tonumber(cooling[2])) <= ms or redis.call('EXISTS', skip_key) == 0) then
+    return nil
+  end
+  local in_ring = redis.pcall('ZSCORE', ring_key, key)
+  if in_ring and in_ring.err then
+    return refuse(WRONGTYPE)
+  end
+  local in_pool = in_ring
+  if in_ring then
+    if type(redis.pcall('ZCARD', disabled_key)) == 'table' then
+      return refuse(WRONGTYPE)
+    end
+  else
+    in_pool = redis.pcall('ZSCORE', disabled_key, key)
+    if in_pool and in_pool.err then
+      return refuse(WRONGTYPE)
+    end
+  end
+  local known = redis.pcall('HGET', cursor_key, class)
+  if known and known.err then
+    return refuse(WRONGTYPE)
+  end
+  local streak = redis.pcall('HGET', streak_key, class)
+  if streak and streak.err then
+    return refuse(WRONGTYPE)
+  end
+  if type(redis.pcall('HLEN', prefix .. 'projects')) == 'table'
+      or type(redis.pcall('ZCARD', prefix .. 'spent:' .. class .. ':' .. day)) == 'table'
+      or type(redis.pcall('ZCARD', skip_key)) == 'table' then
+    return refuse(WRONGTYPE)
+  end
+  if not in_pool then
+    return not_in_pool_error(key, pool)
+  end
+
+  if not known then
+    redis.call('HSET', cursor_key, class, '0')
+  end
+  return { outcome, 0, update_streak(streak_key, class, outcome, streak) }
+end
+
 --[[
   gpool_report: applies the judgement of a provider's answer: a daily quota spends the
   key's whole project for the class, a per-minute limit cools it, an invalid key is
@@ -1833,7 +1907,15 @@ local function gpool_report(keys, argv)
   end
   local body = args[5] or ''
 
-  local clock = clock_reading()
+  local ms, day, ttl = clock_now()
+  local outcome, cooldown = classify(status, body, decode_json)
+  if outcome == 'ok' or outcome == 'transient' then
+    local reply = report_without_penalty(pool, key, class, outcome, ms, day)
+    if reply then
+      return reply
+    end
+  end
+  local clock = { ms = ms, day = day, ttl = ttl }
   local names = pool_keys(pool)
   local ring_key, disabled_key, cursor_key = names.ring, names.disabled, names.cursor
   local streak_key, projects_key = names.streak, names.projects
@@ -1841,7 +1923,6 @@ local function gpool_report(keys, argv)
       streak_key, 'hash', projects_key, 'hash') then
     return refuse(WRONGTYPE)
   end
-  local outcome, cooldown = classify(status, body, decode_json)
   local classes = { class }
   if outcome == 'permanent' then
     for _, other in ipairs(known_classes(cursor_key)) do
@@ -1900,20 +1981,9 @@ local function gpool_report(keys, argv)
       forget(state, ring_key, key, pos)
     end
   end
-  -- Transient and cooldown outcomes lengthen the class's streak, success ends it, daily
-  -- and permanent ones leave it.
-  local streak = stored_integer(rcall('HGET', streak_key, class))
-  local next_streak = streak
-  if outcome == 'ok' then
-    next_streak = 0
-  elseif outcome == 'transient' or outcome == 'cooldown' then
-    next_streak = streak + 1
-  end
-  if next_streak ~= streak then
-    rcall('HSET', streak_key, class, int_text(next_streak))
-  end
+  local streak = update_streak(streak_key, class, outcome, rcall('HGET', streak_key, class))
 
-  return { outcome, cooldown, next_streak }
+  return { outcome, cooldown, streak }
 end
 
 --[[
