@@ -928,6 +928,17 @@ local function run_containing(skip, pos)
     'LIMIT', '0', '1'), pos)
 end
 
+-- run_containing through redis.pcall, for reading before any write: false (and no second
+-- value) when the skip key holds another type.
+local function run_checked(skip, pos)
+  local found = redis.pcall('ZRANGEBYSCORE', skip, int_text(pos), '+inf', 'WITHSCORES',
+    'LIMIT', '0', '1')
+  if found.err then
+    return false
+  end
+  return run_in(found, pos)
+end
+
 -- Records the run first..last, and gives the skip set the rest of the day to live.
 local function run_insert(skip, ttl, first, last)
   rcall('ZADD', skip, int_text(last), int_text(first))
@@ -976,18 +987,25 @@ local function next_available(ring, skip, cursor)
   return nil
 end
 
--- Marks the key at `pos` unavailable, joining it with the run that ends just before it and
--- the one that starts just after it.
-local function mark_unavailable(ring, skip, ttl, pos)
+-- What marking the key at `pos` unavailable joins it with: the first position of the run
+-- that ends just before it, and the first and last of the run that starts just after it
+-- (nil where there is none). `containing` looks a run up: run_containing, or run_checked.
+-- The fourth value says whether any run was looked up.
+local function runs_beside(ring, skip, pos, containing)
   local left_first, right_first, right_last
   local prev = ring_before(ring, pos)
   if prev then
-    left_first = run_containing(skip, prev)
+    left_first = containing(skip, prev)
   end
   local nxt = ring_after(ring, pos)
   if nxt then
-    right_first, right_last = run_containing(skip, nxt)
+    right_first, right_last = containing(skip, nxt)
   end
+  return left_first, right_first, right_last, prev ~= nil or nxt ~= nil
+end
+
+-- Records the run that marking the key at `pos` unavailable makes, given runs_beside.
+local function join_runs(skip, ttl, pos, left_first, right_first, right_last)
   local first, last = pos, pos
   if left_first then
     run_delete(skip, left_first)
@@ -998,6 +1016,13 @@ local function mark_unavailable(ring, skip, ttl, pos)
     last = right_last
   end
   run_insert(skip, ttl, first, last)
+end
+
+-- Marks the key at `pos` unavailable, joining it with the run that ends just before it and
+-- the one that starts just after it.
+local function mark_unavailable(ring, skip, ttl, pos)
+  local left_first, right_first, right_last = runs_beside(ring, skip, pos, run_containing)
+  join_runs(skip, ttl, pos, left_first, right_first, right_last)
 end
 
 -- Marks the key at `pos` available again, splitting its run around it.
@@ -1514,6 +1539,85 @@ local function gpool_next(keys, argv)
   return key
 end
 
+-- SPEND without cooldowns to see to (none due, the day's runs in place): as in NEXT, every
+-- key is read, or checked by a read that fails on the wrong type, before anything is
+-- written, and then the writes are those of spend and register_class. Returns the reply,
+-- or nil when cooldowns need work first (prepare), which the general way does.
+local function spend_checked(pool, key, class, ms, day, ttl)
+  local prefix = 'gpool:{' .. pool .. '}:'
+  local ring_key, disabled_key = prefix .. 'ring', prefix .. 'disabled'
+  local cursor_key, cooling_key = prefix .. 'cursor', prefix .. 'cooling:' .. class
+  local spent_key = prefix .. 'spent:' .. class .. ':' .. day
+  local skip_key = prefix .. 'skip:' .. class .. ':' .. day
+
+  local cooling = redis.pcall('ZRANGE', cooling_key, '0', '0', 'WITHSCORES')
+  if cooling.err then
+    return refuse(WRONGTYPE)
+  end
+  if cooling[1] ~= nil
+      and (floor(tonumber(cooling[2])) <= ms or redis.call('EXISTS', skip_key) == 0) then
+    return nil
+  end
+  local score = redis.pcall('ZSCORE', ring_key, key)
+  if score and score.err then
+    return refuse(WRONGTYPE)
+  end
+  local in_ring = score ~= false
+  if in_ring then
+    if type(redis.pcall('ZCARD', disabled_key)) == 'table' then
+      return refuse(WRONGTYPE)
+    end
+  else
+    score = redis.pcall('ZSCORE', disabled_key, key)
+    if score and score.err then
+      return refuse(WRONGTYPE)
+    end
+  end
+  local known = redis.pcall('HGET', cursor_key, class)
+  if known and known.err then
+    return refuse(WRONGTYPE)
+  end
+  local spent = redis.pcall('ZSCORE', spent_key, key)
+  if spent and spent.err then
+    return refuse(WRONGTYPE)
+  end
+  -- The runs change only for a key newly spent, in the ring and not cooling (whose runs
+  -- already hold it); otherwise they are only checked.
+  local pos = score and floor(tonumber(score))
+  local joins = score and not spent and in_ring
+  if joins and cooling[1] ~= nil then
+    local deadline = redis.call('ZSCORE', cooling_key, key)
+    joins = not (deadline and floor(tonumber(deadline)) > ms)
+  end
+  local left_first, right_first, right_last, runs_read
+  if joins then
+    left_first, right_first, right_last, runs_read =
+      runs_beside(ring_key, skip_key, pos, run_checked)
+    if left_first == false or right_first == false then
+      return refuse(WRONGTYPE)
+    end
+  end
+  if not runs_read and type(redis.pcall('ZCARD', skip_key)) == 'table' then
+    return refuse(WRONGTYPE)
+  end
+  if not score then
+    return not_in_pool_error(key, pool)
+  end
+  if spent then
+    return 0
+  end
+
+  redis.call('ZADD', spent_key, int_text(pos), key)
+  redis.call('EXPIRE', spent_key, int_text(ttl))
+  if joins then
+    join_runs(skip_key, ttl, pos, left_first, right_first, right_last)
+  end
+  if not known then
+    redis.call('HSET', cursor_key, class, '0')
+  end
+  return 1
+end
+
 --[[
   gpool_spend: marks an API key spent for a class until the quota day ends; a newly spent
   key makes the class known to the pool.
@@ -1538,7 +1642,12 @@ local function gpool_spend(keys, argv)
     return name_error('class', class)
   end
 
-  local clock = clock_reading()
+  local ms, day, ttl = clock_now()
+  local reply = spend_checked(pool, key, class, ms, day, ttl)
+  if reply then
+    return reply
+  end
+  local clock = { ms = ms, day = day, ttl = ttl }
   local names = pool_keys(pool)
   local ring_key, cursor_key = names.ring, names.cursor
   if not types_ok(ring_key, 'zset', names.disabled, 'zset', cursor_key, 'hash') then
