@@ -1436,12 +1436,24 @@ local function next_checked(ring, skip, from)
       return nil
     end
   end
+  local runs
   for _ = 1, MAX_HOPS do
     local pos, pos_text = position_of(found[2])
-    local run = redis.pcall('ZRANGEBYSCORE', skip, pos_text, '+inf', 'WITHSCORES', 'LIMIT',
-      '0', '1')
-    if run.err then
-      return false, run
+    local run
+    -- Each lookup reads two runs: the first whose last position is at or after the
+    -- candidate, and the one after it in the set. When the next candidate lies past the
+    -- first's end but not past the second's (or there is no second), the second is what a
+    -- lookup would find, and the lookup is saved: the hop over a run costs two reads of
+    -- the ring and one of the runs, not two of each.
+    if runs and tonumber(runs[2]) < pos and (runs[3] == nil or pos <= tonumber(runs[4])) then
+      run, runs = { runs[3], runs[4] }, nil
+    else
+      runs = redis.pcall('ZRANGEBYSCORE', skip, pos_text, '+inf', 'WITHSCORES', 'LIMIT', '0',
+        '2')
+      if runs.err then
+        return false, runs
+      end
+      run = runs
     end
     local _, last = run_in(run, pos)
     if last == nil then

@@ -685,6 +685,18 @@ def odd_state(c):
         c.run("GPOOL.NEXT", "o", "embed")
     c.raw("DEL", prefix + "skip:embed:" + today)
     c.run("GPOOL.NEXT", "o", "embed")
+    # Runs that are not maximal: NEXT hops over one run into the next, which it has read
+    # with the first and need not look up again; and runs at the ring's end, with none after.
+    c.run("GPOOL.ADD", "h", *["h-key-%d" % i for i in range(1, 10)])
+    c.run("GPOOL.NEXT", "h", "embed")
+    for i in [2, 3, 8, 9]:
+        c.run("GPOOL.SPEND", "h", "h-key-%d" % i, "embed")
+    c.raw("ZADD", "gpool:{h}:skip:embed:" + today, "5", "4")
+    for _ in range(8):
+        c.run("GPOOL.NEXT", "h", "embed")
+    c.raw("ZADD", "gpool:{h}:skip:embed:" + today, "3.5", "3")
+    for _ in range(4):
+        c.run("GPOOL.NEXT", "h", "embed")
     # Cooldowns: one not yet due beside the day's runs, one not yet due with no runs (a new
     # day), one due, and one for a key the ring does not hold.
     ms = day * 1000
