@@ -8,9 +8,10 @@ is and to the second as `FCALL gpool_x 1 <pool> ...` (FCALL_RO for USAGE and STA
 as sets of pairs: the library cannot choose the order of a map's fields) and so must every
 gpool:* key, its type, value and time to live.
 
-A fixed scenario covers every command and every error text, over RESP2 and RESP3; then
-random operations (with the clock moved across days and daylight-saving changes) check
-rotation, runs and expiry against each other.
+A fixed scenario covers every command and every error text, over RESP2 and RESP3; another
+plants what only a hand-edited pool holds (keys of every other type, odd stored numbers,
+runs out of step); then random operations (with the clock moved across days and
+daylight-saving changes) check rotation, runs and expiry against each other.
 
 Usage: python3 compare.py <libgpool.so> [<rounds of random operations>]
 (GPOOL_CASES: the folder of shared provider answers, shared/cases/provider-errors beside the
