@@ -1547,13 +1547,19 @@ local function gpool_next(keys, argv)
     end
     return false
   end
-  local uses = redis.pcall('HGET', usage_key, key)
-  if uses and uses.err then
+  -- The first write, so a usage key of another type fails it with nothing written. A key
+  -- not counted yet today is counted here, in one call instead of a read and a write.
+  local added = redis.pcall('HSETNX', usage_key, key, '1')
+  if type(added) == 'table' then
     return refuse(WRONGTYPE)
   end
 
   redis.call('HSET', cursor_key, class, pos_text)
-  add_uses(usage_key, key, uses, '1', ttl)
+  if added == 1 then
+    redis.call('EXPIRE', usage_key, int_text(ttl))
+  else
+    add_uses(usage_key, key, true, '1', ttl)
+  end
 
   return key
 end
