@@ -9,9 +9,13 @@
 #
 # Environment: BENCH_ROUNDS (how many times each row runs, default 3), BENCH_REQUESTS
 # (requests per run, default 1000000), BENCH_LUA_REQUESTS (per FCALL run, default 200000:
-# the Lua library is slower), BENCH_SEED (which keys of the 99%-spent pool stay available,
-# default 20240601), MODULE (the module to load), LUA_LIB (the Lua library to load, default
-# lua/gpool.lua).
+# the Lua library is slower), BENCH_SEED (which keys of the 99%-spent and mixed pools stay
+# available, default 20240601), MODULE (the module to load), LUA_LIB (the Lua library to
+# load, default lua/gpool.lua).
+#
+# Besides the library, the run loads tests/bench/floor.lua: an empty function (what an
+# FCALL costs by itself) and the bare calls a Lua NEXT cannot do without, which bound what
+# any Lua NEXT can reach.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -29,13 +33,17 @@ clients=50
 pipeline=16
 class=embed
 
-# The pools: name, number of keys, number of keys left available for the class (the rest are
-# spent at positions chosen with the seed).
+# The pools: name, number of keys, number of keys left available for the class, and how
+# the rest are made unavailable, at positions chosen with the seed: `spent` spends them all
+# (GPOOL.SPEND); `mixed` disables one in a hundred (GPOOL.REPORT of a 401), puts half of
+# the others in a one-hour cooldown (GPOOL.REPORT of a 429 with a retry delay) and spends
+# the rest.
 pools=(
-    "bench-10 10 10"
-    "bench-1k 1000 1000"
-    "bench-100k 100000 100000"
-    "bench-100k-spent 100000 1000"
+    "bench-10 10 10 spent"
+    "bench-1k 1000 1000 spent"
+    "bench-100k 100000 100000 spent"
+    "bench-100k-spent 100000 1000 spent"
+    "bench-100k-mixed 100000 1000 mixed"
 )
 
 # ---- The rows. Each is "label|requests|command"; add a row here and it is benchmarked and
@@ -47,6 +55,7 @@ rows=(
     "GPOOL.NEXT, 1,000 keys|$requests|GPOOL.NEXT bench-1k $class"
     "GPOOL.NEXT, 100,000 keys|$requests|GPOOL.NEXT bench-100k $class"
     "GPOOL.NEXT, 100,000 keys, 99% spent|$requests|GPOOL.NEXT bench-100k-spent $class"
+    "GPOOL.NEXT, 100,000 keys, 99% spent, cooling or disabled|$requests|GPOOL.NEXT bench-100k-mixed $class"
 )
 # The same pools through the Lua library, when lua/gpool.lua exists.
 lua_rows=(
@@ -54,6 +63,9 @@ lua_rows=(
     "FCALL gpool_next, 1,000 keys|$lua_requests|FCALL gpool_next 1 bench-1k $class"
     "FCALL gpool_next, 100,000 keys|$lua_requests|FCALL gpool_next 1 bench-100k $class"
     "FCALL gpool_next, 100,000 keys, 99% spent|$lua_requests|FCALL gpool_next 1 bench-100k-spent $class"
+    "FCALL gpool_next, 100,000 keys, 99% spent, cooling or disabled|$lua_requests|FCALL gpool_next 1 bench-100k-mixed $class"
+    "FCALL of an empty function|$lua_requests|FCALL bench_empty 0"
+    "FCALL of NEXT's bare calls, 10 members|$lua_requests|FCALL bench_floor 4 gpool:bench:floor:ring gpool:bench:floor:cursor gpool:bench:floor:runs gpool:bench:floor:usage"
 )
 # ---- End of the rows.
 
@@ -132,10 +144,12 @@ resp_add() {
     }'
 }
 
-# RESP for one GPOOL.SPEND per key, for every key but `keep` of them. The kept positions come
-# from a Park-Miller generator (exact in awk's doubles), so a seed always picks the same keys.
-resp_spend() {
-    awk -v pool="$1" -v n="$2" -v keep="$3" -v seed="$4" -v class="$class" 'BEGIN {
+# RESP that makes every key but `keep` of them unavailable for the class, as `mode` says
+# (see the pools above). The kept positions come from a Park-Miller generator (exact in awk's
+# doubles), so a seed always picks the same keys.
+resp_unavailable() {
+    awk -v pool="$1" -v n="$2" -v keep="$3" -v seed="$4" -v mode="$5" -v class="$class" \
+        -v body="$cooldown_body" 'BEGIN {
         x = seed % 2147483647; if (x <= 0) x = 1
         kept = 0
         while (kept < keep) {
@@ -146,37 +160,71 @@ resp_spend() {
         for (j = 1; j <= n; j++) {
             if (j in keepset) continue
             k = sprintf("bench-key-%06d", j)
-            printf "*4\r\n$11\r\nGPOOL.SPEND\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n", \
-                length(pool), pool, length(k), k, length(class), class
+            head = sprintf("$%d\r\n%s\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n", \
+                length(pool), pool, length(k), k, length(class), class)
+            if (mode == "mixed" && j % 100 == 0)
+                printf "*5\r\n$12\r\nGPOOL.REPORT\r\n%s$3\r\n401\r\n", head
+            else if (mode == "mixed" && j % 2 == 1)
+                printf "*6\r\n$12\r\nGPOOL.REPORT\r\n%s$3\r\n429\r\n$%d\r\n%s\r\n", \
+                    head, length(body), body
+            else
+                printf "*4\r\n$11\r\nGPOOL.SPEND\r\n%s", head
         }
     }'
+}
+
+# A per-minute limit's answer with an hour's retry delay, so no key leaves its cooldown
+# while the benchmark runs.
+cooldown_body='{"error":{"code":429,"status":"RESOURCE_EXHAUSTED","details":[{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"3600s"}]}}'
+
+# How many keys of a pool a sorted set of its layout holds (docs/keys.md); 0 when none.
+members() {
+    local pool=$1 pattern=$2 name
+    name=$(cli --scan --pattern "gpool:{$pool}:$pattern" | head -n 1)
+    if [ -n "$name" ]; then cli ZCARD "$name"; else echo 0; fi
 }
 
 say "redis-server $(redis-server --version | sed 's/.* v=\([^ ]*\).*/\1/') on port $port"
 
 # Fill the pools and check them through the documented key layout (docs/keys.md).
+declare -A pool_counts=()
 for spec in "${pools[@]}"; do
-    read -r pool size available <<<"$spec"
+    read -r pool size available mode <<<"$spec"
     resp_add "$pool" "$size" | pipe_in "GPOOL.ADD $pool"
     ring=$(cli ZCARD "gpool:{$pool}:ring")
     [ "$ring" = "$size" ] || die "pool $pool has $ring keys in its ring, expected $size"
+    spent=0 cooling=0 disabled=0
     if [ "$available" -lt "$size" ]; then
-        resp_spend "$pool" "$size" "$available" "$seed" | pipe_in "GPOOL.SPEND $pool"
-        spent_key=$(cli --scan --pattern "gpool:{$pool}:spent:$class:*" | head -n 1)
-        [ -n "$spent_key" ] || die "pool $pool has no spent set after GPOOL.SPEND"
-        spent=$(cli ZCARD "$spent_key")
-        [ "$spent" = "$((size - available))" ] \
-            || die "pool $pool has $spent keys spent, expected $((size - available))"
+        resp_unavailable "$pool" "$size" "$available" "$seed" "$mode" \
+            | pipe_in "GPOOL.SPEND/GPOOL.REPORT $pool"
+        spent=$(members "$pool" "spent:$class:*")
+        cooling=$(members "$pool" "cooling:$class")
+        disabled=$(members "$pool" disabled)
+        [ "$((spent + cooling + disabled))" = "$((size - available))" ] \
+            || die "pool $pool has $spent keys spent, $cooling cooling and $disabled disabled;" \
+                "expected $((size - available)) in all"
+        if [ "$mode" = mixed ] && { [ "$cooling" = 0 ] || [ "$disabled" = 0 ]; }; then
+            die "pool $pool has no cooling or no disabled keys"
+        fi
     fi
-    say "pool $pool: $size keys, $available available for class $class"
+    say "pool $pool: $size keys, $available available for class $class" \
+        "($spent spent, $cooling cooling, $disabled disabled)"
+    pool_counts[$pool]="$spent spent, $cooling cooling, $disabled disabled"
 done
 cli DEL gpool:bench:counter gpool:bench:list >/dev/null
 cli RPUSH gpool:bench:list k01 k02 k03 k04 k05 k06 k07 k08 k09 k10 >/dev/null
+cli DEL gpool:bench:floor:ring gpool:bench:floor:cursor gpool:bench:floor:runs \
+    gpool:bench:floor:usage >/dev/null
+cli ZADD gpool:bench:floor:ring 1 k01 2 k02 3 k03 4 k04 5 k05 6 k06 7 k07 8 k08 9 k09 10 k10 \
+    >/dev/null
+floor_lib=tests/bench/floor.lua
 
 if [ -f "$lua_lib" ]; then
     loaded=$(cli -x FUNCTION LOAD REPLACE <"$lua_lib" 2>&1)
     if [[ "$loaded" =~ ^[A-Za-z0-9_]+$ ]]; then
         say "loaded Lua library '$loaded' from $lua_lib"
+        loaded=$(cli -x FUNCTION LOAD REPLACE <"$floor_lib" 2>&1)
+        [[ "$loaded" =~ ^[A-Za-z0-9_]+$ ]] || die "FUNCTION LOAD of $floor_lib failed: $loaded"
         rows+=("${lua_rows[@]}")
     else
         # The module's rows are still worth having; the run fails at the end.
@@ -268,12 +316,22 @@ mkdir -p "$(dirname "$out")"
     for engine in "GPOOL.NEXT" "FCALL gpool_next"; do
         small=$(rps_of "$engine, 10 keys")
         spent=$(rps_of "$engine, 100,000 keys, 99% spent")
-        if [ -n "$small" ] && [ -n "$spent" ]; then
+        mixed=$(rps_of "$engine, 100,000 keys, 99% spent, cooling or disabled")
+        if [ -n "$small" ] && [ -n "$spent" ] && [ -n "$mixed" ]; then
             echo "$engine on 100,000 keys with 99% spent runs at $(ratio "$spent" "$small")" \
-                "times its speed on 10 keys."
+                "times its speed on 10 keys; with 99% spent, cooling or disabled, at" \
+                "$(ratio "$mixed" "$small")."
             echo
         fi
     done
+    floor=$(rps_of "FCALL of NEXT's bare calls, 10 members")
+    small=$(rps_of "FCALL gpool_next, 10 keys")
+    if [ -n "$floor" ] && [ -n "$small" ]; then
+        echo "FCALL gpool_next on 10 keys runs at $(ratio "$small" "$floor") times the speed of" \
+            "the bare calls it cannot do without (tests/bench/floor.lua), which themselves run" \
+            "at $(ratio "$floor" "$incr") times INCR."
+        echo
+    fi
     if [ -n "$lua_error" ]; then
         echo "No FCALL rows: $lua_error"
         echo
@@ -287,7 +345,10 @@ mkdir -p "$(dirname "$out")"
     echo '```'
     echo
     echo "Pools: bench-10, bench-1k and bench-100k hold that many keys; bench-100k-spent holds"
-    echo "100,000 keys of which all but 1,000 (chosen with seed $seed) are spent for class $class."
+    echo "100,000 keys of which all but 1,000 (chosen with seed $seed) are spent for class $class"
+    echo "(${pool_counts[bench-100k-spent]}); bench-100k-mixed holds 100,000 keys of which the"
+    echo "same 1,000 are available and the rest spent, cooling for an hour, or disabled"
+    echo "(${pool_counts[bench-100k-mixed]})."
 } >"$out.tmp"
 mv "$out.tmp" "$out"
 cat "$out"
