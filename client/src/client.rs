@@ -61,8 +61,13 @@ type StageResult<T> = Result<T, String>;
 enum FreeEnd<T> {
     /// A key served it.
     Done(T),
-    /// The failure streak reached the threshold; the last answer.
+    /// The pool's failure streak for the class reached the threshold: the free pool is
+    /// failing for every process. The last answer.
     Streak(String),
+    /// This process failed the threshold's number of times in a row, but the pool's streak
+    /// did not follow (network failures, which no provider answered, or other processes
+    /// succeeding in between): the trouble is this process's own. The last answer.
+    Unreachable(String),
     /// No key is left; why.
     Exhausted(String),
 }
@@ -257,7 +262,7 @@ impl Client {
         let mut failures = StageFailures::default();
         match end? {
             FreeEnd::Done(answer) => Ok(answer),
-            FreeEnd::Streak(last) => {
+            FreeEnd::Streak(last) | FreeEnd::Unreachable(last) => {
                 failures.push(Stage::FreePool, last);
                 Err(Error::Generate(failures))
             }
@@ -374,6 +379,21 @@ impl Client {
                 );
                 failures.push(Stage::FreePool, last);
                 self.shared().pin_openrouter()?;
+                let stages = [Stage::OpenRouter, Stage::PaidKey];
+                self.fall_back(&stages, texts, options, &url, &body, failures)
+            }
+            FreeEnd::Unreachable(last) => {
+                // The shared pin would send every process to OpenRouter for this one's
+                // trouble: this process alone follows it.
+                tracing::warn!(
+                    threshold = self.config.fallback_threshold,
+                    pin = ?self.config.openrouter_pin,
+                    "the free pool keeps failing from this process only ({last}); \
+                     going to openrouter first here, without pinning openrouter-only for \
+                     other processes"
+                );
+                failures.push(Stage::FreePool, last);
+                self.shared().pin_openrouter_here();
                 let stages = [Stage::OpenRouter, Stage::PaidKey];
                 self.fall_back(&stages, texts, options, &url, &body, failures)
             }
@@ -499,10 +519,14 @@ impl Client {
             };
 
             failures_here += 1;
-            let reached = streak.max(failures_here);
-            tracing::debug!(class, streak = reached, "transient failure: {last}");
-            if reached >= threshold {
-                return Ok(FreeEnd::Streak(streak_text(&last, reached)));
+            tracing::debug!(class, streak, failures_here, "transient failure: {last}");
+            if streak >= threshold {
+                return Ok(FreeEnd::Streak(streak_text(&last, streak)));
+            }
+            if failures_here >= threshold {
+                return Ok(FreeEnd::Unreachable(format!(
+                    "{last}; {failures_here} failures in a row here, the pool's streak is {streak}"
+                )));
             }
             thread::sleep(backoff.delay(failures_here as u32 - 1, None));
             next = self.shared().next(class)?;

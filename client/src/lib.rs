@@ -33,7 +33,9 @@
 //!    the next key with a short backoff;
 //! 2. when the class's failure streak reaches `PAID_KEY_FALLBACK_THRESHOLD`, the pin
 //!    `openrouter-only` (30 minutes, every process follows it) and OpenRouter, retried with
-//!    exponential backoff and full jitter;
+//!    exponential backoff and full jitter. Failures the pool's streak does not share
+//!    (network errors, which no provider answered, or failures while other processes
+//!    succeed) send this process alone to OpenRouter first for as long, and pin nothing;
 //! 3. the paid key, one attempt, its use counted;
 //! 4. an [`Error::Embed`] that says what each stage answered.
 //!

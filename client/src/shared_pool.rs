@@ -63,6 +63,9 @@ pub(crate) struct SharedPool {
     pending: Vec<(ApiKey, String)>,
     /// Until when `openrouter-only` was last seen pinned.
     pinned_until: Option<Instant>,
+    /// Until when this process alone goes to OpenRouter first, after failing where the
+    /// pool as a whole did not (its network, for one).
+    local_pin_until: Option<Instant>,
     local: LocalRotation,
     /// Round trips of connections that were dropped.
     retired_round_trips: u64,
@@ -81,6 +84,7 @@ impl SharedPool {
             warned: false,
             pending: Vec::new(),
             pinned_until: None,
+            local_pin_until: None,
             local: LocalRotation::new(config.free_keys.clone()),
             retired_round_trips: 0,
         };
@@ -177,6 +181,10 @@ impl SharedPool {
     /// What Redis answered, when it answered with an error.
     pub fn start(&mut self, class: &str, check_pin: bool) -> Result<Start, Error> {
         let now = Instant::now();
+        if check_pin && self.local_pin_until.is_some_and(|until| until > now) {
+            // Queued reports wait for the next round trip.
+            return Ok(Start::Pinned);
+        }
         let believed_pinned = check_pin && self.pinned_until.is_some_and(|until| until > now);
         let pending = std::mem::take(&mut self.pending);
         let reply = self.with_pool(|pool| {
@@ -320,12 +328,19 @@ impl SharedPool {
         Ok(())
     }
 
-    /// Lifts `openrouter-only`.
+    /// Sends this process alone to OpenRouter first for as long as `openrouter-only` would
+    /// last, leaving the shared pin alone.
+    pub fn pin_openrouter_here(&mut self) {
+        self.local_pin_until = Some(Instant::now() + self.config.openrouter_pin);
+    }
+
+    /// Lifts `openrouter-only`, for every process and for this one.
     ///
     /// # Errors
     /// What Redis answered, when it answered with an error.
     pub fn unpin_openrouter(&mut self) -> Result<(), Error> {
         self.pinned_until = None;
+        self.local_pin_until = None;
         self.with_pool(|pool| pool.unpin(OPENROUTER_ONLY))?;
         Ok(())
     }

@@ -284,6 +284,40 @@ fn the_streak_pins_openrouter_only_and_both_clients_follow(engine: Engine) {
     assert_eq!(embed_one(&a, "x"), [1.0; 4]);
 }
 
+fn failures_of_one_process_alone_do_not_pin_the_others(engine: Engine) {
+    let s = Setup::new(engine, 3);
+    // Client a cannot reach Gemini at all: a loopback port nobody listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let unreachable = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let mut config = s.config();
+    config.gemini_base = unreachable;
+    let a = Client::new(config).expect("a client");
+    let b = s.client();
+
+    assert_eq!(
+        embed_one(&a, "abc"),
+        fake_vector("abc", 2.0, DIMS),
+        "from openrouter, after three network failures"
+    );
+    assert_eq!(s.fake.openrouter_calls(), 1);
+    assert_eq!(
+        s.pool().pinned(OPENROUTER_ONLY).unwrap(),
+        Duration::ZERO,
+        "no provider answered, so the pool is not pinned"
+    );
+    let status = s.pool().status().unwrap();
+    assert_eq!(status.classes["embed"].streak, 0, "nothing was reported");
+
+    // The other process keeps the free pool; the one that failed goes to OpenRouter
+    // first, without trying Gemini again.
+    assert_eq!(embed_one(&b, "de"), fake_vector("de", 1.0, DIMS));
+    assert_eq!(s.fake.embed_keys().len(), 1);
+    assert_eq!(embed_one(&a, "fgh"), fake_vector("fgh", 2.0, DIMS));
+    assert_eq!(s.fake.openrouter_calls(), 2);
+    assert_eq!(s.fake.embed_keys().len(), 1, "a tried no free key");
+}
+
 fn openrouter_retries_429_and_5xx_honouring_retry_after(engine: Engine) {
     let s = Setup::new(engine, 2);
     s.pool()
@@ -556,6 +590,7 @@ on_both_engines!(
     a_cooldown_is_honoured_by_waiting_for_the_first_key_back,
     a_long_cooldown_goes_to_the_paid_key_instead_of_waiting,
     the_streak_pins_openrouter_only_and_both_clients_follow,
+    failures_of_one_process_alone_do_not_pin_the_others,
     openrouter_retries_429_and_5xx_honouring_retry_after,
     openrouter_gives_up_after_its_attempts,
     openrouter_error_in_a_200_is_not_retried_and_lifts_the_pin,
