@@ -2,6 +2,10 @@
 //! loopback, next to a bare `ureq` call that sends the same request to the same fake and
 //! parses the same answer; and the Redis round trips per successful batch.
 //!
+//! A third path, the bare call followed by one `GPOOL.NEXT` on its own connection, is the
+//! least any client that asks Redis for its key once a batch can cost: the client's time
+//! is shown against it too, to tell the one round trip from the client's own work.
+//!
 //! Starts its own `redis-server` twice (with the module, then without it, where the
 //! client loads the Lua library) on loopback ports, and its own fake provider.
 //!
@@ -34,15 +38,16 @@ fn main() {
          median of {rounds} rounds of {batches} batches"
     );
     println!(
-        "{:<7} {:>5} {:>10} {:>11} {:>10} {:>8} {:>18} {:>15}",
+        "{:<7} {:>5} {:>10} {:>13} {:>11} {:>10} {:>8} {:>14} {:>18}",
         "engine",
         "dims",
         "bare µs",
+        "bare+trip µs",
         "client µs",
         "added µs",
         "added",
-        "redis trips/batch",
-        "one trip µs"
+        "vs bare+trip",
+        "redis trips/batch"
     );
     for engine in [Engine::Module, Engine::Lua] {
         let redis = Redis::start(engine);
@@ -50,15 +55,16 @@ fn main() {
             fake.set_dims(dims);
             let row = measure(&fake, &redis, dims, batches, rounds);
             println!(
-                "{:<7} {:>5} {:>10.1} {:>11.1} {:>10.1} {:>7.1}% {:>18.2} {:>15.1}",
+                "{:<7} {:>5} {:>10.1} {:>13.1} {:>11.1} {:>10.1} {:>7.1}% {:>13.1}% {:>18.2}",
                 format!("{engine:?}").to_lowercase(),
                 dims,
                 row.bare_us,
+                row.bare_trip_us,
                 row.client_us,
                 row.client_us - row.bare_us,
                 (row.client_us / row.bare_us - 1.0) * 100.0,
+                (row.client_us / row.bare_trip_us - 1.0) * 100.0,
                 row.round_trips_per_batch,
-                row.round_trip_us
             );
         }
     }
@@ -66,10 +72,10 @@ fn main() {
 
 struct Row {
     bare_us: f64,
+    /// The bare call, then one GPOOL.NEXT.
+    bare_trip_us: f64,
     client_us: f64,
     round_trips_per_batch: f64,
-    /// One round trip to the same server (GPOOL.PINNED), for scale.
-    round_trip_us: f64,
 }
 
 fn measure(fake: &Fake, redis: &Redis, dims: usize, batches: usize, rounds: usize) -> Row {
@@ -108,40 +114,51 @@ fn measure(fake: &Fake, redis: &Redis, dims: usize, batches: usize, rounds: usiz
         client.embed(&texts, &options).expect("embedding");
     }
 
+    // The reference path's own pool, with the same keys, so that its NEXT calls leave the
+    // client's rotation alone.
+    let mut pool = gpool_client::Pool::connect(&redis.url(), &format!("bench-trip-{dims}"))
+        .expect("connecting");
+    pool.add(&keys).expect("adding the keys");
+    let bare_trip = |pool: &mut gpool_client::Pool, i: usize| {
+        bare_call(&agent, &url, &keys[i % keys.len()], &texts, dims);
+        pool.next("embed").expect("NEXT").expect("a key");
+    };
+    for i in 0..50 {
+        bare_trip(&mut pool, i);
+    }
+
     let mut bare = Vec::new();
+    let mut with_trip = Vec::new();
     let mut with_client = Vec::new();
     let mut trips = Vec::new();
-    // The two paths take turns batch by batch, so that both meet the same load from
-    // whatever else the machine is doing.
+    // The paths take turns batch by batch, so that all meet the same load from whatever
+    // else the machine is doing.
     for _ in 0..rounds {
-        let (mut bare_time, mut client_time) = (Duration::ZERO, Duration::ZERO);
+        let mut times = [Duration::ZERO; 3];
         let before = client.stats().redis_round_trips;
         for i in 0..batches {
             let started = Instant::now();
             bare_call(&agent, &url, &keys[i % keys.len()], &texts, dims);
-            bare_time += started.elapsed();
+            times[0] += started.elapsed();
+
+            let started = Instant::now();
+            bare_trip(&mut pool, i);
+            times[1] += started.elapsed();
 
             let started = Instant::now();
             let vectors = client.embed(&texts, &options).expect("embedding");
-            client_time += started.elapsed();
+            times[2] += started.elapsed();
             assert_eq!(vectors.len(), TEXTS);
         }
-        bare.push(bare_time.as_secs_f64() * 1e6 / batches as f64);
-        with_client.push(client_time.as_secs_f64() * 1e6 / batches as f64);
+        let per_batch = |t: Duration| t.as_secs_f64() * 1e6 / batches as f64;
+        bare.push(per_batch(times[0]));
+        with_trip.push(per_batch(times[1]));
+        with_client.push(per_batch(times[2]));
         trips.push((client.stats().redis_round_trips - before) as f64 / batches as f64);
     }
-    let mut pool = gpool_client::Pool::connect(&redis.url(), &format!("bench-{dims}")).unwrap();
-    let mut rtt = Vec::new();
-    for _ in 0..rounds {
-        let started = Instant::now();
-        for _ in 0..batches {
-            pool.pinned(gpool_client::OPENROUTER_ONLY).unwrap();
-        }
-        rtt.push(started.elapsed().as_secs_f64() * 1e6 / batches as f64);
-    }
     Row {
-        round_trip_us: median(&mut rtt),
         bare_us: median(&mut bare),
+        bare_trip_us: median(&mut with_trip),
         client_us: median(&mut with_client),
         round_trips_per_batch: median(&mut trips),
     }
