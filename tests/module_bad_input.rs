@@ -5,19 +5,15 @@
 
 mod common;
 
-use common::{call, errors, int_cmd, shown, status, RedisServer};
+use common::{call, errors, int_cmd, pinned_server, shown, status, RedisServer};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use redis::{Connection, Value};
 
-/// 2026-06-15 12:00:00 in Los Angeles (PDT), far from a midnight.
-const NOON_JUNE_15: i64 = 1_781_550_000;
-
 /// A server with the debug clock pinned and pool `p` holding some of every kind of key.
 fn server_with_a_pool() -> RedisServer {
-    let server = RedisServer::with_debug_clock();
-    server.pin_clock(NOON_JUNE_15);
+    let server = pinned_server();
     let mut con = server.conn();
     int_cmd(
         &mut con,

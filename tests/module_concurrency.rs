@@ -7,10 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Barrier};
 use std::thread;
 
-use common::{int_cmd, next, usage_of, RedisServer};
-
-/// 2026-06-15 12:00:00 in Los Angeles (PDT), far from a midnight.
-const NOON_JUNE_15: i64 = 1_781_550_000;
+use common::{int_cmd, next, pinned_server, usage_of, RedisServer};
 
 fn ten_keys() -> Vec<String> {
     (1..=10).map(|i| format!("test-key-{i:04}")).collect()
@@ -55,8 +52,7 @@ fn serve_concurrently(
 
 #[test]
 fn eight_clients_doing_1000_next_each_get_every_key_800_times() {
-    let server = RedisServer::with_debug_clock();
-    server.pin_clock(NOON_JUNE_15);
+    let server = pinned_server();
     let mut con = server.conn();
     let keys = ten_keys();
     let mut add = vec!["GPOOL.ADD", "p"];
@@ -74,8 +70,7 @@ fn eight_clients_doing_1000_next_each_get_every_key_800_times() {
 
 #[test]
 fn two_classes_served_at_once_keep_their_own_rotation() {
-    let server = RedisServer::with_debug_clock();
-    server.pin_clock(NOON_JUNE_15);
+    let server = pinned_server();
     let mut con = server.conn();
     let keys = ten_keys();
     let mut add = vec!["GPOOL.ADD", "p"];

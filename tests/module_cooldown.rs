@@ -9,24 +9,15 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{Datelike, NaiveTime, TimeZone};
 use chrono_tz::America::Los_Angeles;
+use common::keys::{A, B, C, D, E, F};
 use common::{
-    bodies, call, errors, full_status, int_cmd, judged, next, report, utc, ClassStatus, Dump,
-    RedisServer, Stored,
+    bodies, call, errors, full_status, int_cmd, judged, next, pinned_server, report, utc,
+    ClassStatus, Dump, RedisServer, Stored, NOON_JUNE_15,
 };
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use redis::{Connection, Value};
-
-/// 2026-06-15 12:00:00 in Los Angeles (PDT, UTC-7): 12 hours left in the quota day.
-const NOON_JUNE_15: i64 = 1_781_550_000;
-
-const A: &str = "test-key-0001";
-const B: &str = "test-key-0002";
-const C: &str = "test-key-0003";
-const D: &str = "test-key-0004";
-const E: &str = "test-key-0005";
-const F: &str = "test-key-0006";
 
 fn add(con: &mut Connection, pool: &str, keys: &[&str]) {
     let mut words = vec!["GPOOL.ADD", pool];
@@ -73,8 +64,7 @@ fn pair(member: &str, score: &str) -> (String, String) {
 
 #[test]
 fn a_cooled_key_returns_at_its_deadline_not_a_second_before() {
-    let server = RedisServer::with_debug_clock();
-    server.pin_clock(NOON_JUNE_15);
+    let server = pinned_server();
     let mut con = server.conn();
     add(&mut con, "p", &[A, B]);
     assert_eq!(nexts(&mut con, "p", "embed", 2), [A, B]);
@@ -102,8 +92,7 @@ fn a_cooled_key_returns_at_its_deadline_not_a_second_before() {
 
 #[test]
 fn the_cooling_deadline_is_kept_in_milliseconds() {
-    let server = RedisServer::with_debug_clock();
-    server.pin_clock(NOON_JUNE_15);
+    let server = pinned_server();
     let mut con = server.conn();
     add(&mut con, "p", &[A, B]);
 
@@ -151,8 +140,7 @@ fn with_the_real_clock_a_cooldown_counts_from_the_reports_millisecond() {
 
 #[test]
 fn delays_are_rounded_up_to_whole_seconds_and_60_when_none_is_named() {
-    let server = RedisServer::with_debug_clock();
-    server.pin_clock(NOON_JUNE_15);
+    let server = pinned_server();
     let mut con = server.conn();
     add(&mut con, "p", &[A, B, C]);
 
@@ -214,8 +202,7 @@ fn a_later_cooldown_moves_the_deadline_later_never_earlier() {
 
 #[test]
 fn cooldowns_belong_to_their_class() {
-    let server = RedisServer::with_debug_clock();
-    server.pin_clock(NOON_JUNE_15);
+    let server = pinned_server();
     let mut con = server.conn();
     add(&mut con, "p", &[A, B]);
 
@@ -364,8 +351,7 @@ fn a_cooldown_reported_just_after_midnight_joins_the_ones_carried_over() {
 
 #[test]
 fn status_counts_every_kind_of_penalty_once() {
-    let server = RedisServer::with_debug_clock();
-    server.pin_clock(NOON_JUNE_15);
+    let server = pinned_server();
     let mut con = server.conn();
     add(&mut con, "p", &[A, B, C, D, E, F]);
     next(&mut con, "p", "generate");
@@ -457,8 +443,7 @@ fn next_ready_in_is_the_wait_for_the_first_cooling_key_when_none_is_active() {
 
 #[test]
 fn restore_without_a_class_lifts_every_penalty() {
-    let server = RedisServer::with_debug_clock();
-    server.pin_clock(NOON_JUNE_15);
+    let server = pinned_server();
     let mut con = server.conn();
     add(&mut con, "p", &[A, B, C, D]);
     next(&mut con, "p", "embed");
@@ -506,8 +491,7 @@ fn restore_without_a_class_lifts_every_penalty() {
 
 #[test]
 fn a_disabled_key_holds_no_cooldown() {
-    let server = RedisServer::with_debug_clock();
-    server.pin_clock(NOON_JUNE_15);
+    let server = pinned_server();
     let mut con = server.conn();
     add(&mut con, "p", &[A, B]);
     next(&mut con, "p", "generate");
@@ -561,8 +545,7 @@ fn a_key_spent_and_cooling_stays_out_until_both_are_lifted() {
 
 #[test]
 fn restore_checks_its_arguments_and_changes_nothing_when_refused() {
-    let server = RedisServer::with_debug_clock();
-    server.pin_clock(NOON_JUNE_15);
+    let server = pinned_server();
     let mut con = server.conn();
     add(&mut con, "p", &[A, B]);
     cool(&mut con, "p", A, "embed", "30s");

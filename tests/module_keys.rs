@@ -3,18 +3,11 @@
 
 mod common;
 
-use common::{int_cmd, next, Dump, Entry, RedisServer, Stored};
+use common::{int_cmd, next, pinned_server, Dump, Entry, RedisServer, Stored};
 use redis::Connection;
 
-/// 2026-06-15 12:00:00 in Los Angeles (PDT): 43,200 seconds left in the quota day.
-const NOON_JUNE_15: i64 = 1_781_550_000;
+/// Seconds left in the quota day at `NOON_JUNE_15`.
 const SECONDS_LEFT: i64 = 43_200;
-
-fn pinned_server() -> RedisServer {
-    let server = RedisServer::with_debug_clock();
-    server.pin_clock(NOON_JUNE_15);
-    server
-}
 
 fn zset(pairs: &[(&str, i64)]) -> Stored {
     Stored::ZSet(

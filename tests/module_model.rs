@@ -11,14 +11,13 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use common::{call, errors, text, Dump, Entry, RedisServer, Stored};
+use common::{call, errors, pinned_server, text, Dump, Entry, Stored};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use redis::Value;
 
-/// 2026-06-15 12:00:00 in Los Angeles (PDT), far from a midnight.
-const NOON_JUNE_15: i64 = 1_781_550_000;
+/// The quota day at `NOON_JUNE_15`.
 const DAY: &str = "2026-06-15";
 const CLASSES: [&str; 2] = ["embed", "generate"];
 
@@ -210,8 +209,7 @@ fn layout_difference(dump: &Dump, want: &[(String, Stored, bool)]) -> Option<Str
 
 #[test]
 fn random_commands_rotate_as_the_model_does() {
-    let server = RedisServer::with_debug_clock();
-    server.pin_clock(NOON_JUNE_15);
+    let server = pinned_server();
     let mut con = server.conn();
     let mut rng = StdRng::seed_from_u64(0x6770_6f6f_6c01);
     let mut commands = 0;

@@ -5,10 +5,7 @@ mod common;
 
 use std::fs;
 
-use common::{assert_same_dump, exercise_pool, next, RedisServer};
-
-/// 2026-06-15 12:00:00 in Los Angeles (PDT), far from a midnight.
-const NOON_JUNE_15: i64 = 1_781_550_000;
+use common::{assert_same_dump, exercise_pool, next, pinned_server, RedisServer, NOON_JUNE_15};
 
 /// Serves `n` keys for each class, in turn; what the rotation gives from here.
 fn rotation(server: &RedisServer, n: usize) -> Vec<Option<String>> {
@@ -25,8 +22,7 @@ fn rotation(server: &RedisServer, n: usize) -> Vec<Option<String>> {
 
 /// A server that never restarts, run through the same commands, to say what comes next.
 fn control() -> RedisServer {
-    let server = RedisServer::with_debug_clock();
-    server.pin_clock(NOON_JUNE_15);
+    let server = pinned_server();
     let mut con = server.conn();
     exercise_pool(&mut con, "a");
     exercise_pool(&mut con, "b");
@@ -123,8 +119,7 @@ fn the_append_only_file_holds_effects_not_gpool_commands() {
 
 #[test]
 fn a_restarted_server_without_a_snapshot_starts_empty() {
-    let server = RedisServer::with_debug_clock();
-    server.pin_clock(NOON_JUNE_15);
+    let server = pinned_server();
     exercise_pool(&mut server.conn(), "a");
     assert!(!server.dump().unwrap().is_empty());
 

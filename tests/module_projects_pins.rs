@@ -4,25 +4,12 @@
 
 mod common;
 
+use common::keys::{A, B, C, D};
 use common::{
-    assert_same_dump, bodies, call, errors, full_status, int_cmd, next, report, Dump, RedisServer,
-    Stored,
+    assert_same_dump, bodies, call, errors, full_status, int_cmd, next, pinned_server, report,
+    Dump, RedisServer, Stored, NOON_JUNE_15,
 };
 use redis::{Connection, Value};
-
-/// 2026-06-15 12:00:00 in Los Angeles (PDT, UTC-7): 12 hours left in the quota day.
-const NOON_JUNE_15: i64 = 1_781_550_000;
-
-const A: &str = "test-key-0001";
-const B: &str = "test-key-0002";
-const C: &str = "test-key-0003";
-const D: &str = "test-key-0004";
-
-fn pinned_server() -> RedisServer {
-    let server = RedisServer::with_debug_clock();
-    server.pin_clock(NOON_JUNE_15);
-    server
-}
 
 fn add(con: &mut Connection, pool: &str, keys: &[&str]) {
     let mut words = vec!["GPOOL.ADD", pool];

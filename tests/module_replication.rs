@@ -3,11 +3,8 @@
 
 mod common;
 
-use common::{assert_same_dump, call, exercise_pool, int_cmd, next, RedisServer};
+use common::{assert_same_dump, call, exercise_pool, int_cmd, next, RedisServer, NOON_JUNE_15};
 use redis::Value;
-
-/// 2026-06-15 12:00:00 in Los Angeles (PDT), far from a midnight.
-const NOON_JUNE_15: i64 = 1_781_550_000;
 
 /// A primary with the module and the debug clock, which syncs a replica at once instead
 /// of waiting the default 5 seconds for more replicas.

@@ -2,18 +2,11 @@
 
 mod common;
 
-use common::{call, errors, fingerprint, int_cmd, next, status, usage_map, usage_of, RedisServer};
+use common::{
+    call, errors, fingerprint, int_cmd, next, pinned_server, status, usage_map, usage_of,
+    RedisServer, NOON_JUNE_15,
+};
 use redis::{Connection, Value};
-
-/// 2026-06-15 12:00:00 in Los Angeles (PDT, UTC-7): 12 hours left in the quota day.
-const NOON_JUNE_15: i64 = 1_781_550_000;
-
-/// A server with the clock pinned at noon, so no test meets a midnight.
-fn pinned_server() -> RedisServer {
-    let server = RedisServer::with_debug_clock();
-    server.pin_clock(NOON_JUNE_15);
-    server
-}
 
 fn add(con: &mut Connection, pool: &str, keys: &[&str]) -> i64 {
     let mut words = vec!["GPOOL.ADD", pool];

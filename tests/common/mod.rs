@@ -674,6 +674,32 @@ pub fn usage_of(con: &mut Connection, pool: &str, keys: &[&str]) -> Vec<i64> {
     }
 }
 
+/// 2026-06-15 12:00:00 in Los Angeles (PDT, UTC-7): 12 hours left in the quota day.
+pub const NOON_JUNE_15: i64 = 1_781_550_000;
+
+/// A server with the debug clock pinned at `NOON_JUNE_15`, so no test meets a midnight.
+pub fn pinned_server() -> RedisServer {
+    let server = RedisServer::with_debug_clock();
+    server.pin_clock(NOON_JUNE_15);
+    server
+}
+
+/// API keys for tests to add, named in ring order.
+pub mod keys {
+    /// The first test key.
+    pub const A: &str = "test-key-0001";
+    /// The second test key.
+    pub const B: &str = "test-key-0002";
+    /// The third test key.
+    pub const C: &str = "test-key-0003";
+    /// The fourth test key.
+    pub const D: &str = "test-key-0004";
+    /// The fifth test key.
+    pub const E: &str = "test-key-0005";
+    /// The sixth test key.
+    pub const F: &str = "test-key-0006";
+}
+
 /// A key's value as stored, normalised so that two servers compare equal.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Stored {
