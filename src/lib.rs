@@ -35,6 +35,14 @@ fn on_load(ctx: &Context, args: &[RedisString]) -> Status {
     let options: Vec<String> = args.iter().map(|a| a.to_string_lossy()).collect();
     match config::Config::from_args(&options) {
         Ok(loaded) => {
+            let undeclared = commands::declare_arities(ctx);
+            if !undeclared.is_empty() {
+                ctx.log_warning(&format!(
+                    "gpool could not declare the argument counts of {}; those commands \
+                     refuse a wrong count when they run, not when MULTI queues them",
+                    undeclared.join(", ")
+                ));
+            }
             config::install(loaded);
             ctx.log_notice(&format!(
                 "gpool {} loaded: timezone {}, debug-clock {}",

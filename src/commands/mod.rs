@@ -17,9 +17,11 @@ pub mod status;
 pub mod unpin;
 pub mod usage;
 
+use std::ffi::{c_int, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ptr;
 
-use redis_module::{Context, RedisError, RedisResult, RedisString, RedisValue};
+use redis_module::{raw, Context, RedisError, RedisResult, RedisString, RedisValue};
 
 use crate::error::PoolError;
 
@@ -38,6 +40,76 @@ pub fn guarded(
         Ok(Err(refusal)) => Err(RedisError::String(refusal.to_string())),
         Err(_) => Err(RedisError::String(PoolError::Internal(name).to_string())),
     }
+}
+
+/// Every command's argument count, its name included, in the form of Redis's command table:
+/// a positive number is the exact count, a negative one the least. `declare_arities` gives
+/// them to Redis at load, so that Redis refuses a call with a count outside them before the
+/// command runs: inside MULTI at queue time, as it does its own commands. Each handler checks
+/// the same counts again with `arity`, and the most arguments, which Redis cannot be told.
+pub const ARITIES: [(&CStr, c_int); 14] = [
+    (c"gpool.add", -3),
+    (c"gpool.remove", -3),
+    (c"gpool.next", 3),
+    (c"gpool.spend", 4),
+    (c"gpool.restore", -3),
+    (c"gpool.record", -3),
+    (c"gpool.usage", -2),
+    (c"gpool.status", 2),
+    (c"gpool.report", -5),
+    (c"gpool.project", -4),
+    (c"gpool.pin", 4),
+    (c"gpool.unpin", 3),
+    (c"gpool.pinned", 3),
+    (c"gpool.debug", 3),
+];
+
+/// Declares `ARITIES` to Redis (RedisModule_SetCommandInfo, Redis 7.0 and later); called
+/// while the module loads, after its commands exist. Returns the commands it could not
+/// declare, with why; their handlers still refuse a wrong count, only later inside MULTI.
+pub fn declare_arities(ctx: &Context) -> Vec<String> {
+    // SAFETY: both functions are looked up at load; a server without them leaves them None.
+    let (Some(get_command), Some(set_info)) = (unsafe { raw::RedisModule_GetCommand }, unsafe {
+        raw::RedisModule_SetCommandInfo
+    }) else {
+        return vec!["this server cannot declare command arities".to_string()];
+    };
+    let version = raw::RedisModuleCommandInfoVersion {
+        version: 1,
+        sizeof_historyentry: std::mem::size_of::<raw::RedisModuleCommandHistoryEntry>(),
+        sizeof_keyspec: std::mem::size_of::<raw::RedisModuleCommandKeySpec>(),
+        sizeof_arg: std::mem::size_of::<raw::RedisModuleCommandArg>(),
+    };
+    let mut failed = Vec::new();
+    for (name, arity) in ARITIES {
+        // SAFETY: the context is the loading module's; the name is a C string that lives
+        // as long as the module. The info and its version live across the call, which
+        // copies what it keeps; every pointer left null means "not given", and the key
+        // positions given at creation stay as they are.
+        let declared = unsafe {
+            let command = get_command(ctx.ctx, name.as_ptr());
+            if command.is_null() {
+                false
+            } else {
+                let info = raw::RedisModuleCommandInfo {
+                    version: &version,
+                    summary: ptr::null(),
+                    complexity: ptr::null(),
+                    since: ptr::null(),
+                    history: ptr::null_mut(),
+                    tips: ptr::null(),
+                    arity,
+                    key_specs: ptr::null_mut(),
+                    args: ptr::null_mut(),
+                };
+                set_info(command, &info) == raw::REDISMODULE_OK as c_int
+            }
+        };
+        if !declared {
+            failed.push(format!("{} (arity {arity})", name.to_string_lossy()));
+        }
+    }
+    failed
 }
 
 /// Checks that a command got between `min` and `max` arguments, its name included.
