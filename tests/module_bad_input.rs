@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{call, errors, int_cmd, pinned_server, shown, status, RedisServer};
+use common::{add_keys, call, errors, int_cmd, pinned_server, shown, status, RedisServer};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -15,15 +15,10 @@ use redis::{Connection, Value};
 fn server_with_a_pool() -> RedisServer {
     let server = pinned_server();
     let mut con = server.conn();
-    int_cmd(
+    add_keys(
         &mut con,
-        &[
-            "GPOOL.ADD",
-            "p",
-            "test-key-0001",
-            "test-key-0002",
-            "test-key-0003",
-        ],
+        "p",
+        &["test-key-0001", "test-key-0002", "test-key-0003"],
     );
     common::next(&mut con, "p", "embed");
     int_cmd(&mut con, &["GPOOL.SPEND", "p", "test-key-0002", "embed"]);

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Barrier};
 use std::thread;
 
-use common::{int_cmd, next, pinned_server, usage_of, RedisServer};
+use common::{add, add_keys, int_cmd, next, pinned_server, usage_of, RedisServer};
 
 fn ten_keys() -> Vec<String> {
     (1..=10).map(|i| format!("test-key-{i:04}")).collect()
@@ -55,15 +55,13 @@ fn eight_clients_doing_1000_next_each_get_every_key_800_times() {
     let server = pinned_server();
     let mut con = server.conn();
     let keys = ten_keys();
-    let mut add = vec!["GPOOL.ADD", "p"];
-    add.extend(keys.iter().map(String::as_str));
-    assert_eq!(int_cmd(&mut con, &add), 10);
+    let key_refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+    add(&mut con, "p", &key_refs);
 
     let served = serve_concurrently(&server, &["embed"; 8], 1000);
 
     let want: BTreeMap<String, usize> = keys.iter().map(|k| (k.clone(), 800)).collect();
     assert_eq!(served["embed"], want);
-    let key_refs: Vec<&str> = keys.iter().map(String::as_str).collect();
     assert_eq!(usage_of(&mut con, "p", &key_refs), vec![800; 10]);
     assert_eq!(common::usage_map(&mut con, "p").values().sum::<i64>(), 8000);
 }
@@ -73,9 +71,8 @@ fn two_classes_served_at_once_keep_their_own_rotation() {
     let server = pinned_server();
     let mut con = server.conn();
     let keys = ten_keys();
-    let mut add = vec!["GPOOL.ADD", "p"];
-    add.extend(keys.iter().map(String::as_str));
-    int_cmd(&mut con, &add);
+    let key_refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+    add_keys(&mut con, "p", &key_refs);
     // Spent for embed only: generate still serves all ten.
     int_cmd(&mut con, &["GPOOL.SPEND", "p", "test-key-0003", "embed"]);
     int_cmd(&mut con, &["GPOOL.SPEND", "p", "test-key-0004", "embed"]);

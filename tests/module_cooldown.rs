@@ -11,43 +11,19 @@ use chrono::{Datelike, NaiveTime, TimeZone};
 use chrono_tz::America::Los_Angeles;
 use common::keys::{A, B, C, D, E, F};
 use common::{
-    bodies, call, errors, full_status, int_cmd, judged, next, pinned_server, report, utc,
-    ClassStatus, Dump, RedisServer, Stored, NOON_JUNE_15,
+    add, bodies, call, class_status, errors, full_status, int_cmd, judged, next, nexts,
+    pinned_server, report, utc, ClassStatus, Dump, RedisServer, Stored, NOON_JUNE_15,
 };
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use redis::{Connection, Value};
 
-fn add(con: &mut Connection, pool: &str, keys: &[&str]) {
-    let mut words = vec!["GPOOL.ADD", pool];
-    words.extend_from_slice(keys);
-    assert_eq!(
-        int_cmd(con, &words),
-        keys.len() as i64,
-        "{}",
-        words.join(" ")
-    );
-}
-
-fn nexts(con: &mut Connection, pool: &str, class: &str, n: usize) -> Vec<String> {
-    (0..n)
-        .map(|_| next(con, pool, class).unwrap_or_else(|| "(nil)".to_string()))
-        .collect()
-}
-
 /// Cools `key` for `class` with a 429 naming `delay` (`"30s"`); returns the seconds judged.
 fn cool(con: &mut Connection, pool: &str, key: &str, class: &str, delay: &str) -> i64 {
     let (outcome, seconds, _) = report(con, pool, key, class, 429, Some(&bodies::retry(delay)));
     assert_eq!(outcome, "cooldown", "{key} {class} {delay}");
     seconds
-}
-
-fn class_status(con: &mut Connection, pool: &str, class: &str) -> ClassStatus {
-    let st = full_status(con, pool);
-    *st.classes
-        .get(class)
-        .unwrap_or_else(|| panic!("class {class} not in STATUS of {pool}: {st:?}"))
 }
 
 fn zset(dump: &Dump, name: &str) -> Vec<(String, String)> {

@@ -3,8 +3,7 @@
 
 mod common;
 
-use common::{int_cmd, next, pinned_server, Dump, Entry, RedisServer, Stored};
-use redis::Connection;
+use common::{add_keys, int_cmd, next, pinned_server, spend, Dump, Entry, RedisServer, Stored};
 
 /// Seconds left in the quota day at `NOON_JUNE_15`.
 const SECONDS_LEFT: i64 = 43_200;
@@ -49,23 +48,14 @@ fn assert_layout(dump: &Dump, want: &[(&str, Stored, bool)]) {
     }
 }
 
-fn spend(con: &mut Connection, key: &str, class: &str) -> i64 {
-    int_cmd(con, &["GPOOL.SPEND", "p", key, class])
-}
-
 #[test]
 fn add_makes_the_ring_and_the_position_counter() {
     let server = pinned_server();
     let mut con = server.conn();
-    int_cmd(
+    add_keys(
         &mut con,
-        &[
-            "GPOOL.ADD",
-            "p",
-            "test-key-0001",
-            "test-key-0002",
-            "test-key-0003",
-        ],
+        "p",
+        &["test-key-0001", "test-key-0002", "test-key-0003"],
     );
 
     assert_layout(
@@ -89,15 +79,10 @@ fn add_makes_the_ring_and_the_position_counter() {
 fn a_few_commands_leave_exactly_the_documented_keys() {
     let server = pinned_server();
     let mut con = server.conn();
-    int_cmd(
+    add_keys(
         &mut con,
-        &[
-            "GPOOL.ADD",
-            "p",
-            "test-key-0001",
-            "test-key-0002",
-            "test-key-0003",
-        ],
+        "p",
+        &["test-key-0001", "test-key-0002", "test-key-0003"],
     );
     assert_eq!(
         next(&mut con, "p", "embed").as_deref(),
@@ -166,9 +151,7 @@ fn skip_runs_join_split_shorten_and_merge() {
         "test-key-0005",
         "test-key-0006",
     ];
-    let mut add = vec!["GPOOL.ADD", "p"];
-    add.extend_from_slice(&keys);
-    int_cmd(&mut con, &add);
+    add_keys(&mut con, "p", &keys);
     let skip = |server: &RedisServer| {
         server.dump().unwrap()["gpool:{p}:skip:embed:2026-06-15"]
             .value

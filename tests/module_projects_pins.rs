@@ -6,32 +6,15 @@ mod common;
 
 use common::keys::{A, B, C, D};
 use common::{
-    assert_same_dump, bodies, call, errors, full_status, int_cmd, next, pinned_server, report,
-    Dump, RedisServer, Stored, NOON_JUNE_15,
+    add, assert_same_dump, bodies, call, errors, full_status, int_cmd, next, nexts, pinned_server,
+    report, Dump, RedisServer, Stored, NOON_JUNE_15,
 };
 use redis::{Connection, Value};
-
-fn add(con: &mut Connection, pool: &str, keys: &[&str]) {
-    let mut words = vec!["GPOOL.ADD", pool];
-    words.extend_from_slice(keys);
-    assert_eq!(
-        int_cmd(con, &words),
-        keys.len() as i64,
-        "{}",
-        words.join(" ")
-    );
-}
 
 fn project(con: &mut Connection, pool: &str, name: &str, keys: &[&str]) -> i64 {
     let mut words = vec!["GPOOL.PROJECT", pool, name];
     words.extend_from_slice(keys);
     int_cmd(con, &words)
-}
-
-fn nexts(con: &mut Connection, pool: &str, class: &str, n: usize) -> Vec<String> {
-    (0..n)
-        .map(|_| next(con, pool, class).unwrap_or_else(|| "(nil)".to_string()))
-        .collect()
 }
 
 fn daily(con: &mut Connection, pool: &str, key: &str, class: &str) {

@@ -4,12 +4,8 @@
 
 mod common;
 
-use common::{call, errors, int_cmd, next, status, usage_of, utc, RedisServer};
+use common::{call, errors, int_cmd, next, spend, status, usage_of, utc, RedisServer};
 use redis::{Connection, Value};
-
-fn spend(con: &mut Connection, key: &str, class: &str) -> i64 {
-    int_cmd(con, &["GPOOL.SPEND", "p", key, class])
-}
 
 /// Day and seconds left as GPOOL.STATUS tells them.
 fn day_and_reset(con: &mut Connection) -> (String, i64) {

@@ -9,34 +9,11 @@ use std::time::Instant;
 
 use common::keys::{A, B, C};
 use common::{
-    assert_same_dump, bodies, call, errors, full_status, int_cmd, judged, judgement, next,
-    pinned_server, provider_cases, report, ClassStatus, RedisServer, NOON_JUNE_15,
+    add, add_keys, assert_same_dump, bodies, call, class_status, errors, full_status, int_cmd,
+    judged, judgement, next, nexts, pinned_server, provider_cases, report, ClassStatus,
+    RedisServer, NOON_JUNE_15,
 };
 use redis::{Connection, Value};
-
-fn add(con: &mut Connection, pool: &str, keys: &[&str]) {
-    let mut words = vec!["GPOOL.ADD", pool];
-    words.extend_from_slice(keys);
-    assert_eq!(
-        int_cmd(con, &words),
-        keys.len() as i64,
-        "{}",
-        words.join(" ")
-    );
-}
-
-fn nexts(con: &mut Connection, pool: &str, class: &str, n: usize) -> Vec<String> {
-    (0..n)
-        .map(|_| next(con, pool, class).unwrap_or_else(|| "(nil)".to_string()))
-        .collect()
-}
-
-fn class_status(con: &mut Connection, pool: &str, class: &str) -> ClassStatus {
-    let st = full_status(con, pool);
-    *st.classes
-        .get(class)
-        .unwrap_or_else(|| panic!("class {class} not in STATUS of {pool}: {st:?}"))
-}
 
 fn counts(active: i64, spent: i64, cooling: i64, disabled: i64, streak: i64) -> ClassStatus {
     ClassStatus {
@@ -680,9 +657,8 @@ fn a_replica_without_the_module_holds_what_reports_projects_and_pins_wrote() {
     let mut con = primary.conn();
     let keys: Vec<String> = (1..=8).map(|i| format!("test-key-{i:04}")).collect();
     let k = |i: usize| keys[i - 1].as_str();
-    let mut words = vec!["GPOOL.ADD", "p"];
-    words.extend(keys.iter().map(String::as_str));
-    int_cmd(&mut con, &words);
+    let key_refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+    add_keys(&mut con, "p", &key_refs);
 
     let replica = RedisServer::builder()
         .without_module()

@@ -3,16 +3,10 @@
 mod common;
 
 use common::{
-    call, errors, fingerprint, int_cmd, next, pinned_server, status, usage_map, usage_of,
+    add_keys, call, errors, fingerprint, int_cmd, next, pinned_server, status, usage_map, usage_of,
     RedisServer, NOON_JUNE_15,
 };
 use redis::{Connection, Value};
-
-fn add(con: &mut Connection, pool: &str, keys: &[&str]) -> i64 {
-    let mut words = vec!["GPOOL.ADD", pool];
-    words.extend_from_slice(keys);
-    int_cmd(con, &words)
-}
 
 fn nexts(con: &mut Connection, pool: &str, class: &str, n: usize) -> Vec<Option<String>> {
     (0..n).map(|_| next(con, pool, class)).collect()
@@ -32,7 +26,7 @@ fn next_serves_keys_in_ring_order_and_wraps() {
     let server = pinned_server();
     let mut con = server.conn();
     assert_eq!(
-        add(
+        add_keys(
             &mut con,
             "p",
             &["test-key-0001", "test-key-0002", "test-key-0003"]
@@ -58,7 +52,7 @@ fn next_serves_keys_in_ring_order_and_wraps() {
 fn keys_added_later_join_the_end_of_the_ring() {
     let server = pinned_server();
     let mut con = server.conn();
-    add(&mut con, "p", &["test-key-0001", "test-key-0002"]);
+    add_keys(&mut con, "p", &["test-key-0001", "test-key-0002"]);
     assert_eq!(
         next(&mut con, "p", "embed").as_deref(),
         Some("test-key-0001")
@@ -68,7 +62,7 @@ fn keys_added_later_join_the_end_of_the_ring() {
         Some("test-key-0002")
     );
 
-    assert_eq!(add(&mut con, "p", &["test-key-0003"]), 1);
+    assert_eq!(add_keys(&mut con, "p", &["test-key-0003"]), 1);
 
     assert_eq!(
         nexts(&mut con, "p", "embed", 3),
@@ -80,7 +74,7 @@ fn keys_added_later_join_the_end_of_the_ring() {
 fn each_class_has_its_own_cursor() {
     let server = pinned_server();
     let mut con = server.conn();
-    add(
+    add_keys(
         &mut con,
         "p",
         &["test-key-0001", "test-key-0002", "test-key-0003"],
@@ -109,7 +103,7 @@ fn each_class_has_its_own_cursor() {
 fn each_class_has_its_own_spent_keys() {
     let server = pinned_server();
     let mut con = server.conn();
-    add(&mut con, "p", &["test-key-0001", "test-key-0002"]);
+    add_keys(&mut con, "p", &["test-key-0001", "test-key-0002"]);
 
     assert_eq!(
         int_cmd(&mut con, &["GPOOL.SPEND", "p", "test-key-0001", "embed"]),
@@ -137,7 +131,7 @@ fn next_skips_keys_spent_for_that_class() {
         "test-key-0004",
         "test-key-0005",
     ];
-    add(&mut con, "p", &keys);
+    add_keys(&mut con, "p", &keys);
     int_cmd(&mut con, &["GPOOL.SPEND", "p", "test-key-0002", "embed"]);
     int_cmd(&mut con, &["GPOOL.SPEND", "p", "test-key-0003", "embed"]);
     int_cmd(&mut con, &["GPOOL.SPEND", "p", "test-key-0005", "embed"]);
@@ -158,7 +152,7 @@ fn next_skips_keys_spent_for_that_class() {
 fn next_wraps_past_spent_keys_at_the_end_of_the_ring() {
     let server = pinned_server();
     let mut con = server.conn();
-    add(
+    add_keys(
         &mut con,
         "p",
         &[
@@ -187,7 +181,7 @@ fn next_wraps_past_spent_keys_at_the_end_of_the_ring() {
 fn next_is_nil_when_every_key_is_spent_for_the_class() {
     let server = pinned_server();
     let mut con = server.conn();
-    add(
+    add_keys(
         &mut con,
         "p",
         &["test-key-0001", "test-key-0002", "test-key-0003"],
@@ -214,7 +208,7 @@ fn next_is_nil_on_an_empty_pool() {
 
     assert_eq!(next(&mut con, "never-made", "embed"), None);
 
-    add(&mut con, "p", &["test-key-0001", "test-key-0002"]);
+    add_keys(&mut con, "p", &["test-key-0001", "test-key-0002"]);
     next(&mut con, "p", "embed");
     assert_eq!(
         int_cmd(
@@ -231,7 +225,7 @@ fn next_is_nil_on_an_empty_pool() {
 fn spend_answers_1_the_first_time_and_0_after() {
     let server = pinned_server();
     let mut con = server.conn();
-    add(&mut con, "p", &["test-key-0001", "test-key-0002"]);
+    add_keys(&mut con, "p", &["test-key-0001", "test-key-0002"]);
 
     assert_eq!(
         int_cmd(&mut con, &["GPOOL.SPEND", "p", "test-key-0001", "embed"]),
@@ -251,7 +245,7 @@ fn spend_answers_1_the_first_time_and_0_after() {
 fn restore_answers_1_only_for_a_spent_key() {
     let server = pinned_server();
     let mut con = server.conn();
-    add(&mut con, "p", &["test-key-0001", "test-key-0002"]);
+    add_keys(&mut con, "p", &["test-key-0001", "test-key-0002"]);
     int_cmd(&mut con, &["GPOOL.SPEND", "p", "test-key-0001", "embed"]);
 
     assert_eq!(
@@ -279,7 +273,7 @@ fn restore_answers_1_only_for_a_spent_key() {
 fn a_restored_key_is_served_again() {
     let server = pinned_server();
     let mut con = server.conn();
-    add(
+    add_keys(
         &mut con,
         "p",
         &["test-key-0001", "test-key-0002", "test-key-0003"],
@@ -305,7 +299,7 @@ fn a_restored_key_is_served_again() {
 fn a_key_removed_at_the_cursor_is_never_served_and_rotation_goes_on() {
     let server = pinned_server();
     let mut con = server.conn();
-    add(
+    add_keys(
         &mut con,
         "p",
         &[
@@ -342,7 +336,7 @@ fn a_key_removed_at_the_cursor_is_never_served_and_rotation_goes_on() {
 fn a_key_removed_just_after_the_cursor_is_passed_over() {
     let server = pinned_server();
     let mut con = server.conn();
-    add(
+    add_keys(
         &mut con,
         "p",
         &["test-key-0001", "test-key-0002", "test-key-0003"],
@@ -374,7 +368,7 @@ fn a_removed_spent_key_leaves_the_other_spent_keys_skipped() {
         "test-key-0004",
         "test-key-0005",
     ];
-    add(&mut con, "p", &keys);
+    add_keys(&mut con, "p", &keys);
     for k in ["test-key-0002", "test-key-0003", "test-key-0004"] {
         int_cmd(&mut con, &["GPOOL.SPEND", "p", k, "embed"]);
     }
@@ -399,7 +393,7 @@ fn a_removed_spent_key_leaves_the_other_spent_keys_skipped() {
 fn remove_counts_only_keys_that_were_in_the_pool() {
     let server = pinned_server();
     let mut con = server.conn();
-    add(&mut con, "p", &["test-key-0001", "test-key-0002"]);
+    add_keys(&mut con, "p", &["test-key-0001", "test-key-0002"]);
 
     assert_eq!(
         int_cmd(&mut con, &["GPOOL.REMOVE", "p", "test-key-0009"]),
@@ -434,16 +428,19 @@ fn add_counts_only_new_keys_and_keeps_the_first_position() {
     let server = pinned_server();
     let mut con = server.conn();
 
-    assert_eq!(add(&mut con, "p", &["test-key-0001", "test-key-0002"]), 2);
     assert_eq!(
-        add(
+        add_keys(&mut con, "p", &["test-key-0001", "test-key-0002"]),
+        2
+    );
+    assert_eq!(
+        add_keys(
             &mut con,
             "p",
             &["test-key-0002", "test-key-0003", "test-key-0003"]
         ),
         1
     );
-    assert_eq!(add(&mut con, "p", &["test-key-0001"]), 0);
+    assert_eq!(add_keys(&mut con, "p", &["test-key-0001"]), 0);
 
     assert_eq!(status(&mut con, "p").keys, 3);
     assert_eq!(
@@ -461,7 +458,7 @@ fn add_counts_only_new_keys_and_keeps_the_first_position() {
 fn a_key_added_again_after_removal_goes_to_the_end_without_its_old_state() {
     let server = pinned_server();
     let mut con = server.conn();
-    add(
+    add_keys(
         &mut con,
         "p",
         &["test-key-0001", "test-key-0002", "test-key-0003"],
@@ -473,7 +470,7 @@ fn a_key_added_again_after_removal_goes_to_the_end_without_its_old_state() {
         int_cmd(&mut con, &["GPOOL.REMOVE", "p", "test-key-0001"]),
         1
     );
-    assert_eq!(add(&mut con, "p", &["test-key-0001"]), 1);
+    assert_eq!(add_keys(&mut con, "p", &["test-key-0001"]), 1);
 
     assert_eq!(usage_of(&mut con, "p", &["test-key-0001"]), vec![0]);
     assert_eq!(
@@ -491,7 +488,7 @@ fn a_key_added_again_after_removal_goes_to_the_end_without_its_old_state() {
 fn next_and_record_count_uses_per_key() {
     let server = pinned_server();
     let mut con = server.conn();
-    add(
+    add_keys(
         &mut con,
         "p",
         &["test-key-0001", "test-key-0002", "test-key-0003"],
@@ -535,7 +532,7 @@ fn next_and_record_count_uses_per_key() {
 fn spend_and_restore_count_no_use() {
     let server = pinned_server();
     let mut con = server.conn();
-    add(&mut con, "p", &["test-key-0001"]);
+    add_keys(&mut con, "p", &["test-key-0001"]);
     int_cmd(&mut con, &["GPOOL.SPEND", "p", "test-key-0001", "embed"]);
     int_cmd(&mut con, &["GPOOL.RESTORE", "p", "test-key-0001", "embed"]);
     assert_eq!(
@@ -555,7 +552,7 @@ fn usage_without_keys_maps_fingerprints_to_counts() {
         "test-key-0002-ijklmnop",
         "test-key-0003-qrstuvwx",
     ];
-    add(&mut con, "p", &keys);
+    add_keys(&mut con, "p", &keys);
     nexts(&mut con, "p", "embed", 4);
     int_cmd(
         &mut con,
@@ -593,7 +590,7 @@ fn usage_of_an_empty_pool_is_an_empty_map() {
 fn usage_lists_keys_never_used_today_with_zero() {
     let server = pinned_server();
     let mut con = server.conn();
-    add(
+    add_keys(
         &mut con,
         "p",
         &["test-key-0001-abcdefgh", "test-key-0002-ijklmnop"],
@@ -623,7 +620,7 @@ fn fingerprints_show_at_most_eight_characters_and_at_most_half_the_key() {
         "ZYXWVUTSRQPONMLKJ",
         "Gemini-like-test-key-000000000000000001",
     ];
-    add(&mut con, "p", &keys);
+    add_keys(&mut con, "p", &keys);
 
     let got = usage_map(&mut con, "p");
     let want: std::collections::BTreeMap<String, i64> = [
@@ -660,7 +657,7 @@ fn status_reports_keys_day_zone_reset_and_classes() {
         }
     );
 
-    add(
+    add_keys(
         &mut con,
         "p",
         &[
@@ -715,7 +712,7 @@ fn status_reports_keys_day_zone_reset_and_classes() {
 fn a_class_becomes_known_on_its_first_next_or_spend_only() {
     let server = pinned_server();
     let mut con = server.conn();
-    add(&mut con, "p", &["test-key-0001", "test-key-0002"]);
+    add_keys(&mut con, "p", &["test-key-0001", "test-key-0002"]);
 
     assert_eq!(
         int_cmd(&mut con, &["GPOOL.RESTORE", "p", "test-key-0001", "unused"]),
@@ -734,7 +731,7 @@ fn a_class_becomes_known_on_its_first_next_or_spend_only() {
 fn spend_restore_and_record_of_a_key_not_in_the_pool_are_errors() {
     let server = pinned_server();
     let mut con = server.conn();
-    add(&mut con, "p", &["test-key-0001"]);
+    add_keys(&mut con, "p", &["test-key-0001"]);
     let before = server.dump().unwrap();
     let absent = "test-key-0099-zyxwvuts";
 
@@ -842,8 +839,8 @@ fn command_names_are_case_insensitive() {
 fn pools_are_independent() {
     let server = pinned_server();
     let mut con = server.conn();
-    add(&mut con, "a", &["test-key-0001", "test-key-0002"]);
-    add(&mut con, "b", &["test-key-0002", "test-key-0001"]);
+    add_keys(&mut con, "a", &["test-key-0001", "test-key-0002"]);
+    add_keys(&mut con, "b", &["test-key-0002", "test-key-0001"]);
     int_cmd(&mut con, &["GPOOL.SPEND", "a", "test-key-0001", "embed"]);
 
     assert_eq!(
@@ -872,7 +869,7 @@ fn pools_are_independent() {
 fn the_module_works_with_the_real_clock() {
     let server = RedisServer::with_module();
     let mut con = server.conn();
-    add(&mut con, "p", &["test-key-0001", "test-key-0002"]);
+    add_keys(&mut con, "p", &["test-key-0001", "test-key-0002"]);
     assert_eq!(
         next(&mut con, "p", "embed").as_deref(),
         Some("test-key-0001")
@@ -904,7 +901,7 @@ fn the_module_works_with_the_real_clock() {
 fn restore_without_a_class_lifts_the_key_for_every_class() {
     let server = pinned_server();
     let mut con = server.conn();
-    add(&mut con, "p", &["test-key-0001", "test-key-0002"]);
+    add_keys(&mut con, "p", &["test-key-0001", "test-key-0002"]);
     int_cmd(&mut con, &["GPOOL.SPEND", "p", "test-key-0001", "embed"]);
     int_cmd(&mut con, &["GPOOL.SPEND", "p", "test-key-0001", "generate"]);
     int_cmd(&mut con, &["GPOOL.SPEND", "p", "test-key-0002", "generate"]);

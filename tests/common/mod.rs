@@ -700,6 +700,35 @@ pub mod keys {
     pub const F: &str = "test-key-0006";
 }
 
+/// Runs `GPOOL.ADD <pool> <key> ...`; how many keys it added.
+pub fn add_keys(con: &mut Connection, pool: &str, keys: &[&str]) -> i64 {
+    let mut words = vec!["GPOOL.ADD", pool];
+    words.extend_from_slice(keys);
+    int_cmd(con, &words)
+}
+
+/// Adds `keys` to `pool`; panics unless every one of them was new.
+pub fn add(con: &mut Connection, pool: &str, keys: &[&str]) {
+    assert_eq!(
+        add_keys(con, pool, keys),
+        keys.len() as i64,
+        "GPOOL.ADD {pool} {}",
+        keys.join(" ")
+    );
+}
+
+/// Runs `GPOOL.NEXT` `n` times; the keys served, `(nil)` for each nil.
+pub fn nexts(con: &mut Connection, pool: &str, class: &str, n: usize) -> Vec<String> {
+    (0..n)
+        .map(|_| next(con, pool, class).unwrap_or_else(|| "(nil)".to_string()))
+        .collect()
+}
+
+/// Runs `GPOOL.SPEND p <key> <class>` on pool `p`; its answer.
+pub fn spend(con: &mut Connection, key: &str, class: &str) -> i64 {
+    int_cmd(con, &["GPOOL.SPEND", "p", key, class])
+}
+
 /// A key's value as stored, normalised so that two servers compare equal.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Stored {
@@ -963,9 +992,8 @@ pub mod errors {
 pub fn exercise_pool(con: &mut Connection, pool: &str) {
     let keys: Vec<String> = (1..=8).map(|i| format!("test-key-{pool}-{i:04}")).collect();
     let k = |i: usize| keys[i - 1].as_str();
-    let mut add = vec!["GPOOL.ADD", pool];
-    add.extend(keys.iter().map(String::as_str));
-    assert_eq!(int_cmd(con, &add), 8);
+    let key_refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+    add(con, pool, &key_refs);
     for _ in 0..3 {
         next(con, pool, "embed");
     }
@@ -1060,6 +1088,14 @@ pub fn full_status(con: &mut Connection, pool: &str) -> FullStatus {
         classes,
         pins,
     }
+}
+
+/// One class of `GPOOL.STATUS <pool>`; panics if the pool has no such class.
+pub fn class_status(con: &mut Connection, pool: &str, class: &str) -> ClassStatus {
+    let st = full_status(con, pool);
+    *st.classes
+        .get(class)
+        .unwrap_or_else(|| panic!("class {class} not in STATUS of {pool}: {st:?}"))
 }
 
 /// `GPOOL.REPORT`'s reply: outcome, cooldown seconds, the class's streak.
