@@ -3,28 +3,12 @@
 
 mod common;
 
-use common::{add_keys, int_cmd, next, pinned_server, spend, Dump, Entry, RedisServer, Stored};
+use common::{
+    add_keys, hash, int_cmd, next, pinned_server, spend, zset, Dump, Entry, RedisServer, Stored,
+};
 
 /// Seconds left in the quota day at `NOON_JUNE_15`.
 const SECONDS_LEFT: i64 = 43_200;
-
-fn zset(pairs: &[(&str, i64)]) -> Stored {
-    Stored::ZSet(
-        pairs
-            .iter()
-            .map(|(m, s)| (m.to_string(), s.to_string()))
-            .collect(),
-    )
-}
-
-fn hash(pairs: &[(&str, &str)]) -> Stored {
-    let mut v: Vec<(String, String)> = pairs
-        .iter()
-        .map(|(f, x)| (f.to_string(), x.to_string()))
-        .collect();
-    v.sort();
-    Stored::Hash(v)
-}
 
 /// Checks every key of `dump` against `want` (name -> value, expires today or never).
 /// A time to live may be up to 2 s below the seconds left by the pinned clock: real time

@@ -6,8 +6,8 @@ mod common;
 
 use common::keys::{A, B, C, D};
 use common::{
-    add, assert_same_dump, bodies, call, errors, full_status, int_cmd, next, nexts, pinned_server,
-    report, Dump, RedisServer, Stored, NOON_JUNE_15,
+    add, assert_same_dump, bodies, call, errors, full_status, hash, int_cmd, next, nexts,
+    pinned_server, report, zset, Dump, RedisServer, Stored, NOON_JUNE_15,
 };
 use redis::{Connection, Value};
 
@@ -26,24 +26,6 @@ fn stored(dump: &Dump, name: &str) -> Option<Stored> {
     dump.get(name).map(|e| e.value.clone())
 }
 
-fn zset(pairs: &[(&str, &str)]) -> Option<Stored> {
-    Some(Stored::ZSet(
-        pairs
-            .iter()
-            .map(|(m, s)| (m.to_string(), s.to_string()))
-            .collect(),
-    ))
-}
-
-fn hash(pairs: &[(&str, &str)]) -> Option<Stored> {
-    Some(Stored::Hash(
-        pairs
-            .iter()
-            .map(|(f, v)| (f.to_string(), v.to_string()))
-            .collect(),
-    ))
-}
-
 #[test]
 fn project_answers_how_many_keys_it_placed_and_moves_keys_between_projects() {
     let server = pinned_server();
@@ -57,12 +39,15 @@ fn project_answers_how_many_keys_it_placed_and_moves_keys_between_projects() {
     let dump = server.dump().unwrap();
     assert_eq!(
         stored(&dump, "gpool:{p}:projects"),
-        hash(&[(A, "proj-1"), (B, "proj-2"), (C, "proj-2")])
+        Some(hash(&[(A, "proj-1"), (B, "proj-2"), (C, "proj-2")]))
     );
-    assert_eq!(stored(&dump, "gpool:{p}:project:proj-1"), zset(&[(A, "1")]));
+    assert_eq!(
+        stored(&dump, "gpool:{p}:project:proj-1"),
+        Some(zset(&[(A, "1")]))
+    );
     assert_eq!(
         stored(&dump, "gpool:{p}:project:proj-2"),
-        zset(&[(B, "2"), (C, "3")])
+        Some(zset(&[(B, "2"), (C, "3")]))
     );
 }
 
@@ -150,10 +135,13 @@ fn a_key_moved_to_another_project_leaves_the_old_one() {
     assert_eq!(nexts(&mut con, "p", "generate", 3), [A, D, A]);
 
     let dump = server.dump().unwrap();
-    assert_eq!(stored(&dump, "gpool:{p}:project:proj-1"), zset(&[(A, "1")]));
+    assert_eq!(
+        stored(&dump, "gpool:{p}:project:proj-1"),
+        Some(zset(&[(A, "1")]))
+    );
     assert_eq!(
         stored(&dump, "gpool:{p}:project:proj-2"),
-        zset(&[(B, "2"), (C, "3")])
+        Some(zset(&[(B, "2"), (C, "3")]))
     );
 }
 
@@ -168,11 +156,11 @@ fn remove_takes_a_key_out_of_its_project() {
     let dump = server.dump().unwrap();
     assert_eq!(
         stored(&dump, "gpool:{p}:projects"),
-        hash(&[(A, "proj-1"), (C, "proj-1")])
+        Some(hash(&[(A, "proj-1"), (C, "proj-1")]))
     );
     assert_eq!(
         stored(&dump, "gpool:{p}:project:proj-1"),
-        zset(&[(A, "1"), (C, "3")])
+        Some(zset(&[(A, "1"), (C, "3")]))
     );
 
     // Added again, it is a project of its own until it is grouped.
@@ -459,10 +447,10 @@ fn the_pins_hash_expires_with_its_latest_pin() {
     assert_lives(&mut con, pins, 300);
     assert_eq!(
         stored(&server.dump().unwrap(), pins),
-        hash(&[
+        Some(hash(&[
             ("a", &(t_ms + 100_000).to_string()),
             ("b", &(t_ms + 300_000).to_string())
-        ])
+        ]))
     );
 
     // A shorter pin leaves the latest deadline as it is.
@@ -480,10 +468,10 @@ fn the_pins_hash_expires_with_its_latest_pin() {
     assert_lives(&mut con, pins, 30);
     assert_eq!(
         stored(&server.dump().unwrap(), pins),
-        hash(&[
+        Some(hash(&[
             ("a", &(t_ms + 50_000).to_string()),
             ("d", &(t_ms + 25_000).to_string())
-        ])
+        ]))
     );
 
     assert_eq!(int_cmd(&mut con, &["GPOOL.UNPIN", "p", "a"]), 1);

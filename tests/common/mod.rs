@@ -742,6 +742,26 @@ pub enum Stored {
     List(Vec<String>),
 }
 
+/// A sorted set as a dump holds it, from (member, score) pairs given in score order.
+pub fn zset<S: ToString>(pairs: &[(&str, S)]) -> Stored {
+    Stored::ZSet(
+        pairs
+            .iter()
+            .map(|(m, s)| (m.to_string(), s.to_string()))
+            .collect(),
+    )
+}
+
+/// A hash as a dump holds it, from (field, value) pairs given in any order.
+pub fn hash(pairs: &[(&str, &str)]) -> Stored {
+    let mut v: Vec<(String, String)> = pairs
+        .iter()
+        .map(|(f, x)| (f.to_string(), x.to_string()))
+        .collect();
+    v.sort();
+    Stored::Hash(v)
+}
+
 /// One key of a dump.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entry {
