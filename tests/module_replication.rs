@@ -3,38 +3,10 @@
 
 mod common;
 
-use common::{assert_same_dump, call, exercise_pool, int_cmd, next, RedisServer, NOON_JUNE_15};
-use redis::Value;
-
-/// A primary with the module and the debug clock, which syncs a replica at once instead
-/// of waiting the default 5 seconds for more replicas.
-fn primary() -> RedisServer {
-    RedisServer::builder()
-        .debug_clock(true)
-        .config("repl-diskless-sync-delay", "0")
-        .start()
-        .unwrap()
-}
-
-fn replica_of(primary: &RedisServer) -> RedisServer {
-    let replica = RedisServer::builder()
-        .without_module()
-        .config("replicaof", &format!("127.0.0.1 {}", primary.port()))
-        .start()
-        .unwrap();
-    replica.wait_for_primary_link().unwrap();
-    replica
-}
-
-/// WAIT until the one replica has every write made on `con`: WAIT counts the writes of
-/// its own connection only.
-fn wait_for_replica(con: &mut redis::Connection) {
-    assert_eq!(
-        call(con, &["WAIT", "1", "2000"]),
-        Ok(Value::Int(1)),
-        "WAIT 1 2000"
-    );
-}
+use common::{
+    assert_same_dump, exercise_pool, int_cmd, next, primary, replica_of, wait_for_replica,
+    NOON_JUNE_15,
+};
 
 #[test]
 fn a_replica_without_the_module_holds_the_same_keys() {

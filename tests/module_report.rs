@@ -10,8 +10,8 @@ use std::time::Instant;
 use common::keys::{A, B, C};
 use common::{
     add, add_keys, assert_same_dump, bodies, call, class_status, errors, full_status, int_cmd,
-    judged, judgement, next, nexts, pinned_server, provider_cases, report, ClassStatus,
-    RedisServer, NOON_JUNE_15,
+    judged, judgement, next, nexts, pinned_server, primary, provider_cases, replica_of, report,
+    wait_for_replica, ClassStatus, RedisServer, NOON_JUNE_15,
 };
 use redis::{Connection, Value};
 
@@ -638,15 +638,6 @@ fn report_checks_the_types_of_the_class_keys_before_whether_the_key_is_in_the_po
     }
 }
 
-/// A primary with the module and the debug clock, which syncs a replica at once.
-fn primary() -> RedisServer {
-    RedisServer::builder()
-        .debug_clock(true)
-        .config("repl-diskless-sync-delay", "0")
-        .start()
-        .unwrap()
-}
-
 #[test]
 fn a_replica_without_the_module_holds_what_reports_projects_and_pins_wrote() {
     let primary = primary();
@@ -660,12 +651,7 @@ fn a_replica_without_the_module_holds_what_reports_projects_and_pins_wrote() {
     let key_refs: Vec<&str> = keys.iter().map(String::as_str).collect();
     add_keys(&mut con, "p", &key_refs);
 
-    let replica = RedisServer::builder()
-        .without_module()
-        .config("replicaof", &format!("127.0.0.1 {}", primary.port()))
-        .start()
-        .unwrap();
-    replica.wait_for_primary_link().unwrap();
+    let replica = replica_of(&primary);
 
     assert_eq!(
         int_cmd(&mut con, &["GPOOL.PROJECT", "p", "proj-1", k(1), k(2)]),
@@ -725,11 +711,7 @@ fn a_replica_without_the_module_holds_what_reports_projects_and_pins_wrote() {
         next(&mut con, "p", "generate");
     }
     int_cmd(&mut con, &["GPOOL.REMOVE", "p", k(6)]);
-    assert_eq!(
-        call(&mut con, &["WAIT", "1", "2000"]),
-        Ok(Value::Int(1)),
-        "WAIT 1 2000"
-    );
+    wait_for_replica(&mut con);
 
     let on_primary = primary.dump().unwrap();
     for kind in [

@@ -501,6 +501,35 @@ impl Drop for RedisServer {
     }
 }
 
+/// A primary with the module and the debug clock that syncs a replica at once, not 5 s later.
+pub fn primary() -> RedisServer {
+    RedisServer::builder()
+        .debug_clock(true)
+        .config("repl-diskless-sync-delay", "0")
+        .start()
+        .unwrap()
+}
+
+/// A replica of `primary` without the module, started and linked up to it.
+pub fn replica_of(primary: &RedisServer) -> RedisServer {
+    let replica = RedisServer::builder()
+        .without_module()
+        .config("replicaof", &format!("127.0.0.1 {}", primary.port()))
+        .start()
+        .unwrap();
+    replica.wait_for_primary_link().unwrap();
+    replica
+}
+
+/// WAITs until the one replica has every write made on `con` (WAIT counts only its own).
+pub fn wait_for_replica(con: &mut Connection) {
+    assert_eq!(
+        call(con, &["WAIT", "1", "2000"]),
+        Ok(Value::Int(1)),
+        "WAIT 1 2000"
+    );
+}
+
 /// Sends one command whose words are given as bytes or strings; the reply, or the error's
 /// full text (`ERR ...`, `WRONGTYPE ...`).
 pub fn call<A: AsRef<[u8]>>(con: &mut Connection, words: &[A]) -> Result<Value, String> {
