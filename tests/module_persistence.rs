@@ -5,7 +5,9 @@ mod common;
 
 use std::fs;
 
-use common::{assert_same_dump, exercise_pool, next, pinned_server, RedisServer, NOON_JUNE_15};
+use common::{
+    assert_same_dump, exercise_pool, next, pinned_server, Dump, RedisServer, NOON_JUNE_15,
+};
 
 /// Serves `n` keys for each class, in turn; what the rotation gives from here.
 fn rotation(server: &RedisServer, n: usize) -> Vec<Option<String>> {
@@ -20,82 +22,72 @@ fn rotation(server: &RedisServer, n: usize) -> Vec<Option<String>> {
     out
 }
 
-/// A server that never restarts, run through the same commands, to say what comes next.
-fn control() -> RedisServer {
-    let server = pinned_server();
+/// Runs `exercise_pool` on pools `a` and `b` of `server`.
+fn exercise_a_and_b(server: &RedisServer) {
     let mut con = server.conn();
     exercise_pool(&mut con, "a");
     exercise_pool(&mut con, "b");
+}
+
+/// A server that never restarts, run through the same commands, to say what comes next.
+fn control() -> RedisServer {
+    let server = pinned_server();
+    exercise_a_and_b(&server);
     server
+}
+
+/// A server with the debug clock pinned at noon that appends every write to its AOF at once.
+fn pinned_aof_server() -> RedisServer {
+    let server = RedisServer::builder()
+        .debug_clock(true)
+        .config("appendonly", "yes")
+        .config("appendfsync", "always")
+        .start()
+        .unwrap();
+    server.pin_clock(NOON_JUNE_15);
+    server
+}
+
+/// Restarts `server`; checks it holds `before` again and rotates on as `control()` does.
+fn assert_restart_keeps(server: RedisServer, before: &Dump) {
+    let server = server.restart().unwrap();
+
+    assert_same_dump(
+        before,
+        &server.dump().unwrap(),
+        2,
+        "before and after the restart",
+    );
+    server.pin_clock(NOON_JUNE_15);
+    assert_eq!(
+        rotation(&server, 6),
+        rotation(&control(), 6),
+        "rotation after the restart"
+    );
 }
 
 #[test]
 fn state_survives_a_restart_from_rdb() {
-    let server = RedisServer::builder().debug_clock(true).start().unwrap();
-    server.pin_clock(NOON_JUNE_15);
-    let mut con = server.conn();
-    exercise_pool(&mut con, "a");
-    exercise_pool(&mut con, "b");
+    let server = pinned_server();
+    exercise_a_and_b(&server);
     let before = server.dump().unwrap();
-    let _: () = redis::cmd("SAVE").query(&mut con).unwrap();
-    drop(con);
+    let _: () = redis::cmd("SAVE").query(&mut server.conn()).unwrap();
 
-    let server = server.restart().unwrap();
-
-    assert_same_dump(
-        &before,
-        &server.dump().unwrap(),
-        2,
-        "before and after the restart",
-    );
-    server.pin_clock(NOON_JUNE_15);
-    assert_eq!(
-        rotation(&server, 6),
-        rotation(&control(), 6),
-        "rotation after the restart"
-    );
+    assert_restart_keeps(server, &before);
 }
 
 #[test]
 fn state_survives_a_restart_from_the_append_only_file() {
-    let server = RedisServer::builder()
-        .debug_clock(true)
-        .config("appendonly", "yes")
-        .config("appendfsync", "always")
-        .start()
-        .unwrap();
-    server.pin_clock(NOON_JUNE_15);
-    let mut con = server.conn();
-    exercise_pool(&mut con, "a");
-    exercise_pool(&mut con, "b");
+    let server = pinned_aof_server();
+    exercise_a_and_b(&server);
     let before = server.dump().unwrap();
-    drop(con);
 
-    let server = server.restart().unwrap();
-
-    assert_same_dump(
-        &before,
-        &server.dump().unwrap(),
-        2,
-        "before and after the restart",
-    );
-    server.pin_clock(NOON_JUNE_15);
-    assert_eq!(
-        rotation(&server, 6),
-        rotation(&control(), 6),
-        "rotation after the restart"
-    );
+    assert_restart_keeps(server, &before);
 }
 
 #[test]
 fn the_append_only_file_holds_effects_not_gpool_commands() {
-    let server = RedisServer::builder()
-        .debug_clock(true)
-        .config("appendonly", "yes")
-        .config("appendfsync", "always")
-        .start()
-        .unwrap();
-    server.pin_clock(NOON_JUNE_15);
+    let server = pinned_aof_server();
     let mut con = server.conn();
     exercise_pool(&mut con, "a");
 
