@@ -3,11 +3,17 @@
 mod common;
 
 use common::{
-    add_keys, call, errors, fingerprint, int_cmd, next, pinned_server, status, usage_map, usage_of,
-    RedisServer, NOON_JUNE_15,
+    add_keys, call, errors, fingerprint, int_cmd, next, pinned_server, spend, status, usage_map,
+    usage_of, RedisServer, NOON_JUNE_15,
 };
 use redis::{Connection, Value};
 
+/// Runs `GPOOL.RESTORE p <key> <class>` on pool `p`; its answer.
+fn restore(con: &mut Connection, key: &str, class: &str) -> i64 {
+    int_cmd(con, &["GPOOL.RESTORE", "p", key, class])
+}
+
+/// Runs `GPOOL.NEXT` `n` times; each reply, None for nil.
 fn nexts(con: &mut Connection, pool: &str, class: &str, n: usize) -> Vec<Option<String>> {
     (0..n).map(|_| next(con, pool, class)).collect()
 }
@@ -105,10 +111,7 @@ fn each_class_has_its_own_spent_keys() {
     let mut con = server.conn();
     add_keys(&mut con, "p", &["test-key-0001", "test-key-0002"]);
 
-    assert_eq!(
-        int_cmd(&mut con, &["GPOOL.SPEND", "p", "test-key-0001", "embed"]),
-        1
-    );
+    assert_eq!(spend(&mut con, "test-key-0001", "embed"), 1);
 
     assert_eq!(
         nexts(&mut con, "p", "embed", 2),
@@ -132,9 +135,9 @@ fn next_skips_keys_spent_for_that_class() {
         "test-key-0005",
     ];
     add_keys(&mut con, "p", &keys);
-    int_cmd(&mut con, &["GPOOL.SPEND", "p", "test-key-0002", "embed"]);
-    int_cmd(&mut con, &["GPOOL.SPEND", "p", "test-key-0003", "embed"]);
-    int_cmd(&mut con, &["GPOOL.SPEND", "p", "test-key-0005", "embed"]);
+    spend(&mut con, "test-key-0002", "embed");
+    spend(&mut con, "test-key-0003", "embed");
+    spend(&mut con, "test-key-0005", "embed");
 
     assert_eq!(
         nexts(&mut con, "p", "embed", 5),
@@ -166,9 +169,9 @@ fn next_wraps_past_spent_keys_at_the_end_of_the_ring() {
         nexts(&mut con, "p", "embed", 2),
         served(&["test-key-0001", "test-key-0002"])
     );
-    int_cmd(&mut con, &["GPOOL.SPEND", "p", "test-key-0003", "embed"]);
-    int_cmd(&mut con, &["GPOOL.SPEND", "p", "test-key-0004", "embed"]);
-    int_cmd(&mut con, &["GPOOL.SPEND", "p", "test-key-0001", "embed"]);
+    spend(&mut con, "test-key-0003", "embed");
+    spend(&mut con, "test-key-0004", "embed");
+    spend(&mut con, "test-key-0001", "embed");
 
     // Only test-key-0002, the cursor's own key, is left: it is served again and again.
     assert_eq!(
@@ -191,7 +194,7 @@ fn next_is_nil_when_every_key_is_spent_for_the_class() {
         Some("test-key-0001")
     );
     for k in ["test-key-0001", "test-key-0002", "test-key-0003"] {
-        assert_eq!(int_cmd(&mut con, &["GPOOL.SPEND", "p", k, "embed"]), 1);
+        assert_eq!(spend(&mut con, k, "embed"), 1);
     }
 
     assert_eq!(nexts(&mut con, "p", "embed", 2), vec![None, None]);
@@ -227,18 +230,9 @@ fn spend_answers_1_the_first_time_and_0_after() {
     let mut con = server.conn();
     add_keys(&mut con, "p", &["test-key-0001", "test-key-0002"]);
 
-    assert_eq!(
-        int_cmd(&mut con, &["GPOOL.SPEND", "p", "test-key-0001", "embed"]),
-        1
-    );
-    assert_eq!(
-        int_cmd(&mut con, &["GPOOL.SPEND", "p", "test-key-0001", "embed"]),
-        0
-    );
-    assert_eq!(
-        int_cmd(&mut con, &["GPOOL.SPEND", "p", "test-key-0001", "generate"]),
-        1
-    );
+    assert_eq!(spend(&mut con, "test-key-0001", "embed"), 1);
+    assert_eq!(spend(&mut con, "test-key-0001", "embed"), 0);
+    assert_eq!(spend(&mut con, "test-key-0001", "generate"), 1);
 }
 
 #[test]
@@ -246,27 +240,12 @@ fn restore_answers_1_only_for_a_spent_key() {
     let server = pinned_server();
     let mut con = server.conn();
     add_keys(&mut con, "p", &["test-key-0001", "test-key-0002"]);
-    int_cmd(&mut con, &["GPOOL.SPEND", "p", "test-key-0001", "embed"]);
+    spend(&mut con, "test-key-0001", "embed");
 
-    assert_eq!(
-        int_cmd(
-            &mut con,
-            &["GPOOL.RESTORE", "p", "test-key-0001", "generate"]
-        ),
-        0
-    );
-    assert_eq!(
-        int_cmd(&mut con, &["GPOOL.RESTORE", "p", "test-key-0002", "embed"]),
-        0
-    );
-    assert_eq!(
-        int_cmd(&mut con, &["GPOOL.RESTORE", "p", "test-key-0001", "embed"]),
-        1
-    );
-    assert_eq!(
-        int_cmd(&mut con, &["GPOOL.RESTORE", "p", "test-key-0001", "embed"]),
-        0
-    );
+    assert_eq!(restore(&mut con, "test-key-0001", "generate"), 0);
+    assert_eq!(restore(&mut con, "test-key-0002", "embed"), 0);
+    assert_eq!(restore(&mut con, "test-key-0001", "embed"), 1);
+    assert_eq!(restore(&mut con, "test-key-0001", "embed"), 0);
 }
 
 #[test]
@@ -278,16 +257,13 @@ fn a_restored_key_is_served_again() {
         "p",
         &["test-key-0001", "test-key-0002", "test-key-0003"],
     );
-    int_cmd(&mut con, &["GPOOL.SPEND", "p", "test-key-0002", "embed"]);
+    spend(&mut con, "test-key-0002", "embed");
     assert_eq!(
         nexts(&mut con, "p", "embed", 3),
         served(&["test-key-0001", "test-key-0003", "test-key-0001"])
     );
 
-    assert_eq!(
-        int_cmd(&mut con, &["GPOOL.RESTORE", "p", "test-key-0002", "embed"]),
-        1
-    );
+    assert_eq!(restore(&mut con, "test-key-0002", "embed"), 1);
 
     assert_eq!(
         nexts(&mut con, "p", "embed", 3),
@@ -370,7 +346,7 @@ fn a_removed_spent_key_leaves_the_other_spent_keys_skipped() {
     ];
     add_keys(&mut con, "p", &keys);
     for k in ["test-key-0002", "test-key-0003", "test-key-0004"] {
-        int_cmd(&mut con, &["GPOOL.SPEND", "p", k, "embed"]);
+        spend(&mut con, k, "embed");
     }
 
     assert_eq!(
@@ -463,7 +439,7 @@ fn a_key_added_again_after_removal_goes_to_the_end_without_its_old_state() {
         "p",
         &["test-key-0001", "test-key-0002", "test-key-0003"],
     );
-    int_cmd(&mut con, &["GPOOL.SPEND", "p", "test-key-0001", "embed"]);
+    spend(&mut con, "test-key-0001", "embed");
     int_cmd(&mut con, &["GPOOL.RECORD", "p", "test-key-0001", "7"]);
 
     assert_eq!(
@@ -533,8 +509,8 @@ fn spend_and_restore_count_no_use() {
     let server = pinned_server();
     let mut con = server.conn();
     add_keys(&mut con, "p", &["test-key-0001"]);
-    int_cmd(&mut con, &["GPOOL.SPEND", "p", "test-key-0001", "embed"]);
-    int_cmd(&mut con, &["GPOOL.RESTORE", "p", "test-key-0001", "embed"]);
+    spend(&mut con, "test-key-0001", "embed");
+    restore(&mut con, "test-key-0001", "embed");
     assert_eq!(
         next(&mut con, "p", "embed").as_deref(),
         Some("test-key-0001")
@@ -668,11 +644,11 @@ fn status_reports_keys_day_zone_reset_and_classes() {
         ],
     );
     next(&mut con, "p", "embed");
-    int_cmd(&mut con, &["GPOOL.SPEND", "p", "test-key-0002", "embed"]);
-    int_cmd(&mut con, &["GPOOL.SPEND", "p", "test-key-0003", "embed"]);
-    int_cmd(&mut con, &["GPOOL.SPEND", "p", "test-key-0001", "generate"]);
-    int_cmd(&mut con, &["GPOOL.SPEND", "p", "test-key-0002", "other"]);
-    int_cmd(&mut con, &["GPOOL.RESTORE", "p", "test-key-0002", "other"]);
+    spend(&mut con, "test-key-0002", "embed");
+    spend(&mut con, "test-key-0003", "embed");
+    spend(&mut con, "test-key-0001", "generate");
+    spend(&mut con, "test-key-0002", "other");
+    restore(&mut con, "test-key-0002", "other");
 
     assert_eq!(
         status(&mut con, "p"),
@@ -714,15 +690,12 @@ fn a_class_becomes_known_on_its_first_next_or_spend_only() {
     let mut con = server.conn();
     add_keys(&mut con, "p", &["test-key-0001", "test-key-0002"]);
 
-    assert_eq!(
-        int_cmd(&mut con, &["GPOOL.RESTORE", "p", "test-key-0001", "unused"]),
-        0
-    );
+    assert_eq!(restore(&mut con, "test-key-0001", "unused"), 0);
     int_cmd(&mut con, &["GPOOL.RECORD", "p", "test-key-0001"]);
     assert_eq!(status(&mut con, "p").classes, Default::default());
 
     next(&mut con, "p", "embed");
-    int_cmd(&mut con, &["GPOOL.SPEND", "p", "test-key-0002", "generate"]);
+    spend(&mut con, "test-key-0002", "generate");
     let classes: Vec<String> = status(&mut con, "p").classes.into_keys().collect();
     assert_eq!(classes, ["embed", "generate"]);
 }
@@ -902,9 +875,9 @@ fn restore_without_a_class_lifts_the_key_for_every_class() {
     let server = pinned_server();
     let mut con = server.conn();
     add_keys(&mut con, "p", &["test-key-0001", "test-key-0002"]);
-    int_cmd(&mut con, &["GPOOL.SPEND", "p", "test-key-0001", "embed"]);
-    int_cmd(&mut con, &["GPOOL.SPEND", "p", "test-key-0001", "generate"]);
-    int_cmd(&mut con, &["GPOOL.SPEND", "p", "test-key-0002", "generate"]);
+    spend(&mut con, "test-key-0001", "embed");
+    spend(&mut con, "test-key-0001", "generate");
+    spend(&mut con, "test-key-0002", "generate");
 
     assert_eq!(
         int_cmd(&mut con, &["GPOOL.RESTORE", "p", "test-key-0001"]),
