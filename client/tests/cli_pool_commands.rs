@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use cli_support::{fp, key, secret, Gpool};
+use cli_support::{assert_no_secret, fp, key, secret, Gpool};
 use common::{free_port, Server};
 use gpool_client::{ApiKey, Engine};
 
@@ -369,6 +369,40 @@ fn usage_errors_are_one_line_with_exit_2() {
         "{}",
         run.stderr
     );
+}
+
+#[test]
+fn arguments_that_are_not_utf8_are_usage_errors() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+
+    let gpool = Gpool::default();
+    let mut bad_key = key(9).into_bytes();
+    bad_key.push(0xff);
+    let cases: [(&[&str], &[u8], &str); 3] = [
+        (&["add"], &bad_key, "add"),
+        (&["--pool"], b"p\xff", "status"),
+        (&["embed"], b"text \xff", "embed"),
+    ];
+    for (before, bad, named) in cases {
+        let mut command = gpool.command(before);
+        command.arg(OsStr::from_bytes(bad));
+        if named == "status" {
+            command.arg("status");
+        }
+        let output = command.output().expect("running gpool");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{before:?}: {stderr}");
+        assert_eq!(
+            stderr,
+            format!(
+                "error: invalid UTF-8 was detected in one or more arguments: see 'gpool \
+                 {named} --help'\n"
+            )
+        );
+        assert!(output.stdout.is_empty());
+        assert_no_secret(&format!("{before:?}"), "", &stderr);
+    }
 }
 
 #[test]

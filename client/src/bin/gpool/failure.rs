@@ -127,7 +127,7 @@ pub fn clap_exit(e: clap::Error) -> ExitCode {
 /// quotes the argument it refused, and that argument may be a key given in the wrong place.
 fn hide_long_arguments(message: &str) -> String {
     let mut out = message.to_string();
-    for arg in std::env::args().skip(1) {
+    for arg in arguments() {
         if arg.chars().count() >= 16 && out.contains(&arg) {
             out = out.replace(&arg, &gpool_client::fingerprint(&arg));
         }
@@ -151,7 +151,14 @@ fn subcommand_named() -> Option<String> {
         "probe",
         "import-legacy",
     ];
-    std::env::args()
+    arguments().find(|a| NAMES.contains(&a.as_str()))
+}
+
+/// The command line after the program's name. `std::env::args` would panic on an argument
+/// that is not UTF-8, which is exactly when clap has an error to report; such an argument
+/// is taken with U+FFFD for each bad byte, as clap quotes it.
+fn arguments() -> impl Iterator<Item = String> {
+    std::env::args_os()
         .skip(1)
-        .find(|a| NAMES.contains(&a.as_str()))
+        .map(|arg| arg.to_string_lossy().into_owned())
 }
