@@ -117,6 +117,7 @@ impl Client {
                 config.chunk_size
             )));
         }
+        config.check_pool_names()?;
         let shared = SharedPool::open(&config)?;
         Ok(Client {
             agent: http::agent(&config),
@@ -575,10 +576,14 @@ impl Client {
                 return Ok(NoKey::AskAgain);
             }
         }
+        let back = if line.cooling > 0 {
+            format!(" (first back in {} s)", line.next_ready_in)
+        } else {
+            String::new()
+        };
         Ok(NoKey::GiveUp(format!(
-            "no key usable for {class}: {} spent for the day, {} cooling (first back in {} s), \
-             {} disabled",
-            line.spent, line.cooling, line.next_ready_in, line.disabled
+            "no key usable for {class}: {} spent for the day, {} cooling{back}, {} disabled",
+            line.spent, line.cooling, line.disabled
         )))
     }
 
@@ -632,7 +637,10 @@ impl Client {
         };
         if self.shared().paid_key_usable(&key, class)? == Some(false) {
             return Ok(Err(format!(
-                "{key} is spent, cooling or disabled for {class}; not tried"
+                "{key} is spent, cooling or disabled for {class} in pool '{pool}'; not tried \
+                 ('gpool --pool {pool} status' shows it, 'gpool --pool {pool} restore {key}' \
+                 puts it back)",
+                pool = self.config.paid_pool
             )));
         }
         tracing::info!(key = %key, class, "trying the paid key");

@@ -80,6 +80,23 @@ pub struct Config {
     pub chunk_size: usize,
 }
 
+/// Every variable of the table above.
+const VARIABLES: [&str; 13] = [
+    "REDIS_URL",
+    "GPOOL_POOL",
+    "GEMINI_EMBED_KEY_POOL",
+    "GEMINI_EMBED_PAID_KEY",
+    "OPENROUTER_API_KEY",
+    "API_KEY",
+    "GEMINI_API_BASE",
+    "OPENROUTER_API_BASE",
+    "PAID_KEY_FALLBACK_THRESHOLD",
+    "OPENROUTER_EMBED_MAX_ATTEMPTS",
+    "OPENROUTER_EMBED_RETRY_BASE_DELAY",
+    "OPENROUTER_EMBED_RETRY_MAX_DELAY",
+    "GEMINI_EMBED_MAX_COOLDOWN_WAIT",
+];
+
 impl Config {
     /// Defaults, with no keys.
     pub fn new() -> Config {
@@ -113,6 +130,16 @@ impl Config {
     /// # Errors
     /// [`Error::InvalidSetting`] naming the variable whose value cannot be read.
     pub fn from_env() -> Result<Config, Error> {
+        for var in VARIABLES {
+            if let Err(std::env::VarError::NotUnicode(_)) = std::env::var(var) {
+                // Its value may be a key: never shown.
+                return Err(Error::InvalidSetting {
+                    var,
+                    value: "(not shown)".into(),
+                    expected: "text in UTF-8; keys, URLs and numbers are plain ASCII",
+                });
+            }
+        }
         Config::from_lookup(|name| std::env::var(name).ok())
     }
 
@@ -162,6 +189,31 @@ impl Config {
             config.max_cooldown_wait = parse_seconds("GEMINI_EMBED_MAX_COOLDOWN_WAIT", &v)?;
         }
         Ok(config)
+    }
+
+    /// Checks the pool names: the free pool's name must leave room for the paid pool's,
+    /// which is the same name with `-paid` after it, within the 128 characters a pool name
+    /// may have.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] saying which name is wrong and why.
+    pub fn check_pool_names(&self) -> Result<(), Error> {
+        for (what, name) in [("pool", &self.pool), ("paid key's pool", &self.paid_pool)] {
+            let ok = (1..=128).contains(&name.len())
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"_-.:".contains(&b));
+            if !ok {
+                let shown: String = name.chars().take(32).collect();
+                let more = if name.chars().count() > 32 { "..." } else { "" };
+                return Err(Error::InvalidInput(format!(
+                    "invalid {what} name '{shown}{more}': use 1 to 128 letters, digits, '_', \
+                     '-', '.', ':' (the paid key's pool is the pool's name with '-paid' \
+                     after it, so a pool name may have at most 123)"
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// The paid key, or the error that names its variable.
@@ -326,5 +378,22 @@ mod tests {
         );
         assert_eq!(redact_url_password("redis://:pw@h"), "redis://:***@h");
         assert_eq!(redact_url_password("redis://h:6379"), "redis://h:6379");
+    }
+
+    #[test]
+    fn a_pool_name_must_leave_room_for_the_paid_pool() {
+        let mut c = Config::new();
+        assert!(c.check_pool_names().is_ok());
+        c.pool = "p".repeat(123);
+        c.paid_pool = format!("{}-paid", c.pool);
+        assert!(c.check_pool_names().is_ok());
+        c.pool = "p".repeat(124);
+        c.paid_pool = format!("{}-paid", c.pool);
+        let e = c.check_pool_names().unwrap_err().to_string();
+        assert!(e.contains("invalid paid key's pool name 'pppp"), "{e}");
+        assert!(e.contains("a pool name may have at most 123"), "{e}");
+        c.pool = "bad pool".into();
+        let e = c.check_pool_names().unwrap_err().to_string();
+        assert!(e.contains("invalid pool name 'bad pool'"), "{e}");
     }
 }

@@ -42,6 +42,57 @@ fn add_reads_standard_input_one_key_a_line() {
 }
 
 #[test]
+fn add_takes_a_file_that_starts_with_a_byte_order_mark() {
+    let server = Server::start(Engine::Module);
+    let gpool = Gpool::new(&server);
+    let run = gpool.run_with_stdin(&["add"], &format!("\u{feff}{}\r\n{}\r\n", key(1), key(2)));
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        run.stdout,
+        "pool 'gemini': 2 of 2 keys added, 0 already there; 2 keys in all\n"
+    );
+    assert_eq!(
+        server.pool("gemini").next("embed").unwrap(),
+        Some(ApiKey::new(key(1)))
+    );
+}
+
+#[test]
+fn a_key_list_that_is_not_text_is_named_not_shown() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+
+    let server = Server::start(Engine::Module);
+    let gpool = Gpool::new(&server);
+    let mut list = key(1).into_bytes();
+    list.push(0xff);
+    let mut command = gpool.command(&["add", "--from-env"]);
+    command.env("GEMINI_EMBED_KEY_POOL", OsStr::from_bytes(&list));
+    let output = command.output().expect("running gpool");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_eq!(
+        stderr,
+        "error: GEMINI_EMBED_KEY_POOL is not text: keys are printable characters without \
+         spaces, comma-separated\n"
+    );
+    assert_no_secret("add --from-env", "", &stderr);
+
+    // The same list in the embedding client's settings.
+    let mut command = gpool.command(&["embed", "hello"]);
+    command.env("GEMINI_EMBED_KEY_POOL", OsStr::from_bytes(&list));
+    let output = command.output().expect("running gpool");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("invalid GEMINI_EMBED_KEY_POOL '(not shown)': text in UTF-8"),
+        "{stderr}"
+    );
+    assert_no_secret("embed", "", &stderr);
+    assert_eq!(server.pool("gemini").status().unwrap().keys, 0);
+}
+
+#[test]
 fn add_takes_arguments_and_the_environment_and_then_ignores_standard_input() {
     let server = Server::start(Engine::Module);
     let gpool = Gpool::new(&server).env(
@@ -263,6 +314,17 @@ fn pin_and_unpin() {
         "error: invalid value 'soon' for '<DURATION>': 'soon' is not a duration: use seconds \
          or forms like 90s, 30m, 2h, 1h30m: see 'gpool pin --help'\n"
     );
+
+    // Longer than GPOOL.PIN takes: refused before Redis is asked.
+    let run = gpool.run(&["pin", "x", "400d"]);
+    assert_eq!(run.code, 2);
+    assert_eq!(
+        run.stderr,
+        "error: invalid value '400d' for '<DURATION>': '400d' is longer than a pin may last: \
+         at most 365d (31536000 seconds): see 'gpool pin --help'\n"
+    );
+    let run = gpool.run(&["pin", "x", "365d"]);
+    assert_eq!(run.code, 0, "{run:?}");
 }
 
 #[test]

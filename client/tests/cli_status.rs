@@ -259,3 +259,36 @@ fn status_watch_redraws_until_stopped() {
     let run = gpool.run(&["--pool", "a b", "status", "--watch", "1"]);
     assert_eq!(run.code, 2);
 }
+
+#[test]
+fn status_shows_the_paid_key_kept_in_its_own_pool() {
+    let server = Server::start(Engine::Module);
+    let gpool = Gpool::new(&server);
+    let mut free = server.pool("gemini");
+    free.add(&[ApiKey::new(key(1))]).unwrap();
+
+    // No paid key in the pool yet: no line.
+    let run = gpool.run(&["status", "--summary"]);
+    assert!(!run.stdout.contains("paid key"), "{}", run.stdout);
+
+    // The client keeps the paid key in gemini-paid; a 401 disables it there.
+    let mut paid = server.pool("gemini-paid");
+    let paid_key = ApiKey::new(key(7));
+    paid.add(std::slice::from_ref(&paid_key)).unwrap();
+    let invalid = case("gemini-invalid-key");
+    paid.report(&paid_key, "embed", invalid.status, invalid.body.as_bytes())
+        .unwrap();
+    let run = gpool.run(&["status", "--summary"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout.ends_with(
+            "\npaid key: pool 'gemini-paid', 1 key: embed 1 disabled; see 'gpool --pool \
+             gemini-paid status'\n"
+        ),
+        "{}",
+        run.stdout
+    );
+    // The paid pool's own status has no such line.
+    let run = gpool.run(&["--pool", "gemini-paid", "status", "--summary"]);
+    assert!(!run.stdout.contains("paid key:"), "{}", run.stdout);
+}

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::duration::parse_duration;
+use crate::duration::{parse_duration, parse_pin_duration};
 
 /// Operate a gpool key pool kept in Redis: keys, state, embeddings, probes.
 #[derive(Debug, Parser)]
@@ -176,8 +176,8 @@ pub struct PinArgs {
     /// The flag's name.
     pub name: String,
 
-    /// How long: seconds, or a duration such as 90s, 30m, 2h, 1h30m.
-    #[arg(value_parser = parse_duration)]
+    /// How long: seconds, or a duration such as 90s, 30m, 2h, 1h30m; at most 365d.
+    #[arg(value_parser = parse_pin_duration)]
     pub duration: Duration,
 }
 

@@ -53,6 +53,14 @@ impl Target {
         Pool::connect_with_timeout(&self.url, &self.pool, TIMEOUT).map_err(|e| self.fail(e))
     }
 
+    /// The handle of another pool on the same Redis.
+    ///
+    /// # Errors
+    /// [`Failure::Failed`] when Redis does not answer or has no gpool.
+    pub fn pool_named(&self, name: &str) -> Result<Pool, Failure> {
+        Pool::connect_with_timeout(&self.url, name, TIMEOUT).map_err(|e| self.fail(e))
+    }
+
     /// A plain connection to the same Redis.
     ///
     /// # Errors

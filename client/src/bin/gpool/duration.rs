@@ -47,6 +47,21 @@ fn positive(secs: u64) -> Option<Duration> {
     (secs > 0 && secs <= 10 * 365 * 86_400).then(|| Duration::from_secs(secs))
 }
 
+/// A pin's duration: as [`parse_duration`], at most a year, the longest GPOOL.PIN takes.
+pub fn parse_pin_duration(text: &str) -> Result<Duration, String> {
+    let duration = parse_duration(text)?;
+    if duration.as_secs() > PIN_MAX_SECONDS {
+        return Err(format!(
+            "'{}' is longer than a pin may last: at most 365d (31536000 seconds)",
+            text.trim()
+        ));
+    }
+    Ok(duration)
+}
+
+/// The longest pin, in seconds (GPOOL.PIN's limit).
+const PIN_MAX_SECONDS: u64 = 31_536_000;
+
 /// Seconds as a short text: `45s`, `12m 05s`, `7h 12m`, `2d 03h`.
 pub fn human(secs: u64) -> String {
     let (d, h, m, s) = (secs / 86_400, secs / 3_600 % 24, secs / 60 % 60, secs % 60);
@@ -64,6 +79,20 @@ pub fn human(secs: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pins_last_a_year_at_most() {
+        assert_eq!(
+            parse_pin_duration("365d"),
+            Ok(Duration::from_secs(31_536_000))
+        );
+        assert_eq!(
+            parse_pin_duration("31536001"),
+            Err("'31536001' is longer than a pin may last: at most 365d (31536000 seconds)".into())
+        );
+        assert!(parse_pin_duration("400d").is_err());
+        assert!(parse_pin_duration("soon").is_err());
+    }
 
     #[test]
     fn durations_in_every_form() {

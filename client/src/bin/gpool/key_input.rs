@@ -3,6 +3,7 @@
 //! the pool ending that way. A key is checked here so that a bad one is named by where it
 //! came from (never by its text).
 
+use std::collections::HashSet;
 use std::io::{BufRead, IsTerminal};
 
 use gpool_client::{fingerprint, ApiKey};
@@ -35,12 +36,14 @@ impl KeySource {
 /// [`Failure::Usage`] when no key is given, or one is not a key (named by its place).
 pub fn read(source: &KeySource, allow_fingerprints: bool) -> Result<Vec<String>, Failure> {
     let mut keys: Vec<String> = Vec::new();
+    // Seen keys, so that a file of a hundred thousand keys is not compared pair by pair.
+    let mut seen: HashSet<String> = HashSet::new();
     let mut push = |key: String, place: &dyn Fn() -> String| -> Result<(), Failure> {
         let is_fingerprint = allow_fingerprints && key.starts_with("...") && key.len() > 3;
         if !is_fingerprint {
             check(&key, place)?;
         }
-        if !keys.contains(&key) {
+        if seen.insert(key.clone()) {
             keys.push(key);
         }
         Ok(())
@@ -50,7 +53,16 @@ pub fn read(source: &KeySource, allow_fingerprints: bool) -> Result<Vec<String>,
         push(arg.trim().to_string(), &|| format!("argument {}", i + 1))?;
     }
     if source.from_env {
-        let list = std::env::var(POOL_VAR).unwrap_or_default();
+        let list = match std::env::var(POOL_VAR) {
+            Ok(list) => list,
+            Err(std::env::VarError::NotPresent) => String::new(),
+            Err(std::env::VarError::NotUnicode(_)) => {
+                return Err(Failure::usage(format!(
+                    "{POOL_VAR} is not text: keys are printable characters without spaces, \
+                     comma-separated"
+                )))
+            }
+        };
         let entries: Vec<&str> = list.split(',').map(str::trim).collect();
         let mut found = 0;
         for (i, entry) in entries.iter().enumerate() {
@@ -85,6 +97,12 @@ pub fn read(source: &KeySource, allow_fingerprints: bool) -> Result<Vec<String>,
                     i + 1
                 ))
             })?;
+            // A byte-order mark, as some editors start a file with, is not part of a key.
+            let line = if i == 0 {
+                line.trim_start_matches('\u{feff}')
+            } else {
+                &line
+            };
             let line = line.trim();
             if line.is_empty() || line.starts_with('#') {
                 continue;

@@ -67,7 +67,54 @@ fn render(target: &Target, args: &StatusArgs, compact: bool) -> Result<String, F
         };
         return Ok(text.expect("JSON of strings and numbers") + "\n");
     }
-    Ok(table(target, engine, &snapshot, !args.summary))
+    let mut text = table(target, engine, &snapshot, !args.summary);
+    if let Some(line) = paid_key_line(target)? {
+        text.push('\n');
+        text.push_str(&line);
+    }
+    Ok(text)
+}
+
+/// A line on the paid key, which the client keeps in a pool of its own (`<pool>-paid`) so
+/// that NEXT never hands it out: shown when that pool holds a key, with every class's
+/// state and how to look closer. None for a pool that is itself a paid key's.
+fn paid_key_line(target: &Target) -> Result<Option<String>, Failure> {
+    let paid = format!("{}-paid", target.pool);
+    if target.pool.ends_with("-paid") || paid.len() > 128 {
+        return Ok(None);
+    }
+    let status = target
+        .pool_named(&paid)?
+        .status()
+        .map_err(|e| target.fail(e))?;
+    if status.keys == 0 {
+        return Ok(None);
+    }
+    let mut states: Vec<String> = Vec::new();
+    for (class, line) in &status.classes {
+        let counts = [
+            (line.active, "active"),
+            (line.spent, "spent"),
+            (line.cooling, "cooling"),
+            (line.disabled, "disabled"),
+        ];
+        let said: Vec<String> = counts
+            .iter()
+            .filter(|(n, _)| *n > 0)
+            .map(|(n, word)| format!("{n} {word}"))
+            .collect();
+        states.push(format!("{class} {}", said.join(", ")));
+    }
+    let states = if states.is_empty() {
+        "not used yet".to_string()
+    } else {
+        states.join("; ")
+    };
+    Ok(Some(format!(
+        "paid key: pool '{paid}', {} {}: {states}; see 'gpool --pool {paid} status'\n",
+        status.keys,
+        crate::add::keys_word(status.keys)
+    )))
 }
 
 fn engine_name(engine: Engine) -> &'static str {
