@@ -17,9 +17,11 @@
   gpool_status and gpool_pinned write nothing and carry the no-writes flag, so FCALL_RO
   and replicas accept them.
 
-  Replies are the module's, with one difference Redis leaves no way around: a map (STATUS,
+  Replies are the module's, with two differences Redis leaves no way around: a map (STATUS,
   USAGE without keys) holds the same pairs, as a RESP3 map or a RESP2 flat array, but in
-  the order Lua's table gives them, where the module sorts them by name.
+  the order Lua's table gives them, where the module sorts them by name; and a count above
+  2^53, which Redis passes through a Lua double, is replied as the nearest double, never
+  above 9223372036854774784 (count_reply).
 
   Why the pool name, and not a real key name such as gpool:{<pool>}:ring, is the declared
   key: a pool name cannot contain a brace, so Redis Cluster hashes the bare name exactly as
@@ -772,10 +774,30 @@ local function clock_reading()
   return { ms = ms, day = day, ttl = ttl }
 end
 
--- A stored integer read as the module reads one: decimal, no '+', no leading zeros; else 0.
+-- Whether a decimal of digits alone (`digits`, no leading zeros), with a minus sign before
+-- it when `negative`, lies in the 64-bit range: -9223372036854775808 to
+-- 9223372036854775807. Doubles cannot tell the ends apart from their neighbours outside,
+-- so the 19-digit case compares two halves that each are exact.
+local function fits_int64(digits, negative)
+  if #digits ~= 19 then
+    return #digits < 19
+  end
+  local high, low = tonumber(digits:sub(1, 10)), tonumber(digits:sub(11))
+  return high < 9223372036
+    or (high == 9223372036 and low <= (negative and 854775808 or 854775807))
+end
+
+-- A stored integer read as the module reads one: decimal, no '+', no leading zeros, in the
+-- 64-bit range; else 0. Above 2^53 the number is the nearest double, not the exact value.
 local function stored_integer(value)
-  if value and (value == '0' or value:find('^%-?[1-9]%d*$')) then
-    return tonumber(value)
+  if value == '0' then
+    return 0
+  end
+  if value and value:find('^%-?[1-9]%d*$') then
+    local negative = value:byte(1) == 45 -- '-'
+    if fits_int64(negative and value:sub(2) or value, negative) then
+      return tonumber(value)
+    end
   end
   return 0
 end
@@ -799,12 +821,29 @@ end
 -- The largest count, where the module's 64-bit counts stop.
 local MAX_USES = '9223372036854775807'
 
+-- The largest double below 2^63: 2^63 - 1024.
+local MAX_REPLY = 9223372036854774784
+
+-- A count as a function replies it. Redis makes a function's number an integer reply by
+-- casting the double to 64 bits, and the double nearest a count within 512 of the largest
+-- is 2^63, which that cast turns into the most negative integer. Counts up to 2^53 are
+-- exact; above, the nearest double is replied, but never more than MAX_REPLY, so a count
+-- comes back within 1023 of the module's, and never negative. (No count is below -2^63,
+-- which a double holds exactly.)
+local function count_reply(n)
+  if n > MAX_REPLY then
+    return MAX_REPLY
+  end
+  return n
+end
+
 -- Adds `count` (whole, positive, in decimal) to a key's usage count for the day, given the
 -- count's stored value (`uses`, false when the key has none yet), as the module adds: in
 -- 64-bit integers, stopping at the largest, with a stored value that is not a decimal
 -- integer counted as 0. HINCRBY does that arithmetic exactly where Lua's doubles could not
 -- (above 2^53) and refuses the two cases it does not share, which are handled here. A new
--- count gives the day's key the rest of the day to live. Returns the new count.
+-- count gives the day's key the rest of the day to live. Returns the new count as a reply
+-- (count_reply).
 local function add_uses(usage_key, key, uses, count, ttl)
   if not uses then
     redis.call('HSET', usage_key, key, count)
@@ -813,11 +852,11 @@ local function add_uses(usage_key, key, uses, count, ttl)
   end
   local total = redis.pcall('HINCRBY', usage_key, key, count)
   if type(total) ~= 'table' then
-    return total
+    return count_reply(total)
   end
   if total.err:find('overflow', 1, true) then
     redis.call('HSET', usage_key, key, MAX_USES)
-    return tonumber(MAX_USES)
+    return MAX_REPLY
   end
   redis.call('HSET', usage_key, key, count)
   return tonumber(count)
@@ -1828,7 +1867,7 @@ local function gpool_usage(keys, argv)
   if #args > 1 then
     local counts = {}
     for i = 2, #args do
-      counts[#counts + 1] = stored_integer(rcall('HGET', usage_key, args[i]))
+      counts[#counts + 1] = count_reply(stored_integer(rcall('HGET', usage_key, args[i])))
     end
     return counts
   end
@@ -1837,7 +1876,7 @@ local function gpool_usage(keys, argv)
   local counts = {}
   for _, set in ipairs({ names.ring, names.disabled }) do
     for _, key in ipairs(rcall('ZRANGE', set, '0', '-1')) do
-      counts[fingerprint(key)] = stored_integer(rcall('HGET', usage_key, key))
+      counts[fingerprint(key)] = count_reply(stored_integer(rcall('HGET', usage_key, key)))
     end
   end
   return { map = counts }
@@ -1908,7 +1947,7 @@ local function gpool_status(keys, argv)
         spent = spent,
         cooling = cooling,
         disabled = disabled,
-        streak = stored_integer(rcall('HGET', streak_key, c.class)),
+        streak = count_reply(stored_integer(rcall('HGET', streak_key, c.class))),
         next_ready_in = next_ready_in,
       },
     }
@@ -2004,7 +2043,7 @@ local function report_without_penalty(pool, key, class, outcome, ms, day)
   if not known then
     redis.call('HSET', cursor_key, class, '0')
   end
-  return { outcome, 0, update_streak(streak_key, class, outcome, streak) }
+  return { outcome, 0, count_reply(update_streak(streak_key, class, outcome, streak)) }
 end
 
 --[[
@@ -2117,7 +2156,7 @@ local function gpool_report(keys, argv)
   end
   local streak = update_streak(streak_key, class, outcome, rcall('HGET', streak_key, class))
 
-  return { outcome, cooldown, streak }
+  return { outcome, cooldown, count_reply(streak) }
 end
 
 --[[

@@ -284,6 +284,33 @@ class Comparison:
             self.fail("%s:\n  both:   %r\n  wanted: %r" % (where, a, expect))
         else:
             self.passed += 1
+        self.compare_keys(where)
+        return a
+
+    def run_near(self, *words):
+        """Runs one command on both servers, like run, where the reply holds counts that may
+        be above 2^53. The library replies those through doubles (count_reply in gpool.lua):
+        each of its integers must have the sign of the module's and lie within 1023 of it,
+        and everything else must be equal. The pool keys must be equal, as always."""
+        words = [str(w) for w in words]
+        a = self.module.call(*words)
+        b = self.lua.call(*as_fcall(words))
+        where = "[%s%s] %s (within 1023)" % (" ".join(self.options),
+                                              " resp3" if self.resp3 else "", " ".join(words))
+        depth = map_depth(words)
+        if self.resp3:
+            same = near(normal(a), normal(b))
+        else:
+            same = near(flat_pairs(a, depth), flat_pairs(b, depth))
+        if same:
+            self.passed += 1
+        else:
+            self.fail("%s:\n  module: %r\n  lua:    %r" % (where, a, b))
+        self.compare_keys(where)
+        return a
+
+    def compare_keys(self, where):
+        """Compares every gpool:* key of the two servers, after the command `where` names."""
         da, db = dump(self.module), dump(self.lua)
         if not same_keys(da, db):
             lines = []
@@ -296,12 +323,27 @@ class Comparison:
             self.fail("%s: keys differ after it:\n%s" % (where, "\n".join(lines)))
         else:
             self.passed += 1
-        return a
 
     def raw(self, *words):
         """Runs a plain Redis command on both servers, e.g. to plant a key of a wrong type."""
         self.module.call(*words)
         self.lua.call(*words)
+
+
+def near(a, b):
+    """Whether reply b is reply a but for integers that have a's sign and lie within 1023 of
+    a's (maps compared after normal or flat_pairs has put their fields in order)."""
+    if a[0] != b[0]:
+        return False
+    if a[0] == "int":
+        return (a[1] > 0) == (b[1] > 0) and (a[1] < 0) == (b[1] < 0) \
+            and abs(a[1] - b[1]) < 1024
+    if a[0] == "array":
+        return len(a[1]) == len(b[1]) and all(near(x, y) for x, y in zip(a[1], b[1]))
+    if a[0] == "map":
+        return len(a[1]) == len(b[1]) and all(
+            near(ka, kb) and near(va, vb) for (ka, va), (kb, vb) in zip(a[1], b[1]))
+    return a == b
 
 
 def err(text):
@@ -669,10 +711,10 @@ def odd_state(c):
             c.raw("HSET", prefix + "usage:" + today, key, count)
         c.run("GPOOL.NEXT", "o", "embed")
         c.run("GPOOL.NEXT", "o", "embed")
-        # Lua replies integers through doubles, so a count above 2^53 is never replied.
-        if len(count) < 16:
-            c.run("GPOOL.RECORD", "o", "o-key-1", "2")
-            c.run("GPOOL.USAGE", "o", "o-key-1")
+        # The library replies a count above 2^53 as near as a double holds it.
+        run = c.run if len(count) < 16 else c.run_near
+        run("GPOOL.RECORD", "o", "o-key-1", "2")
+        run("GPOOL.USAGE", "o", "o-key-1")
     c.raw("DEL", prefix + "usage:" + today)
     # Scores that are not whole positions, and runs that are not maximal or not numbers.
     c.raw("ZADD", prefix + "ring", "2.5", "o-key-half")
@@ -716,6 +758,72 @@ def odd_state(c):
         c.run("GPOOL.NEXT", "o", "embed")
     c.run("GPOOL.REPORT", "o", "o-key-1", "embed", "200")
     c.run("GPOOL.STATUS", "o")
+
+
+def large_counts(c):
+    """Counts at and near the largest 64-bit integer, where the module's counts stop. The
+    library keeps them exactly (HINCRBY), so the stored keys must match byte for byte, but
+    replies them through Lua's doubles: exact up to 2^53, and above that within 1023 of the
+    module's reply and never negative (a double of 2^63 would come back as -2^63)."""
+    day = 1773561600  # 2026-03-15 01:00 PDT
+    c.run("GPOOL.DEBUG", "CLOCK", day)
+    keys = ["big-key-%d" % i for i in range(1, 4)]
+    c.run("GPOOL.ADD", "big", *keys)
+    for key in keys:
+        c.run("GPOOL.RECORD", "big", key)
+    usage = "gpool:{big}:usage:" + day_label(c, "big")
+
+    # Up to 2^53 every count is exact.
+    c.raw("HSET", usage, keys[0], str(2**53 - 2))
+    c.run("GPOOL.RECORD", "big", keys[0], "2", expect=("int", 2**53))
+    c.run("GPOOL.USAGE", "big", keys[0], expect=("array", (("int", 2**53),)))
+    c.raw("HSET", usage, keys[0], str(2**53 - 1))
+    c.run("GPOOL.NEXT", "big", "embed", expect=("bulk", keys[0].encode()))
+    c.run("GPOOL.USAGE", "big", keys[0], expect=("array", (("int", 2**53),)))
+
+    # Above 2^53, up to the limit and past it, through RECORD, NEXT and USAGE.
+    for stored, count in [(2**53 + 1, 2), (2**62 + 1, 1000), (2**63 - 1025, 1),
+                          (2**63 - 1024, 1), (2**63 - 513, 1), (2**63 - 512, 1),
+                          (2**63 - 1000, 999), (9223372036854775800, 1000),
+                          (2**63 - 2, 1), (2**63 - 1, 1), (2**63 - 1, 1000000000),
+                          (-2**63, 1000), (-2**63 + 1000, 1)]:
+        c.raw("HSET", usage, keys[1], str(stored))
+        c.run_near("GPOOL.RECORD", "big", keys[1], count)
+        c.run_near("GPOOL.USAGE", "big", keys[1])
+    for key in keys:
+        c.raw("HSET", usage, key, str(2**63 - 1))
+    for _ in range(4):
+        c.run("GPOOL.NEXT", "big", "embed")
+    c.run_near("GPOOL.USAGE", "big", *keys)
+    c.run_near("GPOOL.USAGE", "big")
+    c.run_near("GPOOL.RECORD", "big", keys[2], "5")
+    c.run("GPOOL.REMOVE", "big", keys[2], expect=("int", 1))
+    c.run_near("GPOOL.USAGE", "big", *keys)
+
+    # Numbers past the 64-bit range are no count: the module reads them as 0.
+    for stored in [2**63, 10**20, -2**63 - 1, 10**40]:
+        c.raw("HSET", usage, keys[0], str(stored))
+        c.run("GPOOL.USAGE", "big", keys[0], expect=("array", (("int", 0),)))
+        c.run_near("GPOOL.USAGE", "big")
+        c.run("GPOOL.RECORD", "big", keys[0], "3", expect=("int", 3))
+
+    # A class's streak is a stored count too, replied by STATUS and REPORT.
+    streaks = "gpool:{big}:streak"
+    for stored in [2**63 - 1, 2**63 - 1024, 2**53 + 1, 10**20]:
+        c.raw("HSET", streaks, "embed", str(stored))
+        c.run_near("GPOOL.STATUS", "big")
+        c.run_near("GPOOL.REPORT", "big", keys[0], "embed", "429",
+                   json_body(violation("PerDay")))
+        c.run_near("GPOOL.REPORT", "big", keys[1], "embed", "401")
+        c.run_near("GPOOL.STATUS", "big")
+        c.run("GPOOL.RESTORE", "big", keys[0])
+        c.run("GPOOL.RESTORE", "big", keys[1])
+    c.raw("HSET", streaks, "embed", str(2**63 - 1))
+    c.run_near("GPOOL.REPORT", "big", keys[0], "embed", "503")
+    c.run_near("GPOOL.REPORT", "big", keys[0], "embed", "429", json_body(retry("5s")))
+    c.run_near("GPOOL.STATUS", "big")
+    c.run("GPOOL.REPORT", "big", keys[0], "embed", "200",
+          expect=("array", (("bulk", b"ok"), ("int", 0), ("int", 0))))
 
 
 def classification(c):
@@ -858,6 +966,8 @@ def main():
         (["debug-clock", "yes"], True, penalties),
         (["debug-clock", "yes"], False, classification),
         (["debug-clock", "yes"], False, odd_state),
+        (["debug-clock", "yes"], False, large_counts),
+        (["debug-clock", "yes"], True, large_counts),
         (["timezone", "Europe/Berlin", "debug-clock", "yes"], False, scenario),
         (["debug-clock", "yes"], False, lambda c: random_operations(c, rounds, 1)),
         (["timezone", "America/New_York", "debug-clock", "yes"], True,
