@@ -1975,19 +1975,28 @@ end
 
 -- Transient and cooldown outcomes lengthen the class's streak, success ends it, daily and
 -- permanent ones leave it. Given the stored streak, writes the new one if it changed and
--- returns it.
+-- returns it. A streak is lengthened as add_uses adds uses, by HINCRBY, which is exact
+-- where a double is not (above 2^53): at the largest 64-bit integer it stays, as the
+-- module's does, and a stored value that is no integer counts as 0.
 local function update_streak(streak_key, class, outcome, stored)
   local streak = stored_integer(stored)
-  local next_streak = streak
   if outcome == 'ok' then
-    next_streak = 0
+    if streak ~= 0 then
+      redis.call('HSET', streak_key, class, '0')
+    end
+    return 0
   elseif outcome == 'transient' or outcome == 'cooldown' then
-    next_streak = streak + 1
+    local total = redis.pcall('HINCRBY', streak_key, class, '1')
+    if type(total) ~= 'table' then
+      return total
+    end
+    if total.err:find('overflow', 1, true) then
+      return streak
+    end
+    redis.call('HSET', streak_key, class, '1')
+    return 1
   end
-  if next_streak ~= streak then
-    redis.call('HSET', streak_key, class, int_text(next_streak))
-  end
-  return next_streak
+  return streak
 end
 
 -- REPORT of an answer that puts no penalty on the key (ok, transient): it makes the class

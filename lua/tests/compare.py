@@ -818,10 +818,17 @@ def large_counts(c):
         c.run_near("GPOOL.STATUS", "big")
         c.run("GPOOL.RESTORE", "big", keys[0])
         c.run("GPOOL.RESTORE", "big", keys[1])
-    c.raw("HSET", streaks, "embed", str(2**63 - 1))
-    c.run_near("GPOOL.REPORT", "big", keys[0], "embed", "503")
-    c.run_near("GPOOL.REPORT", "big", keys[0], "embed", "429", json_body(retry("5s")))
-    c.run_near("GPOOL.STATUS", "big")
+    # Lengthened, it is stored exactly, and stays at the limit.
+    for stored in [2**53 + 1, 2**62 + 1, 2**63 - 1000, 2**63 - 513, 2**63 - 2, 2**63 - 1,
+                   2**63, -2**63, 10**20, "+3", "007", "abc"]:
+        c.raw("HSET", streaks, "embed", str(stored))
+        c.run_near("GPOOL.REPORT", "big", keys[0], "embed", "503")
+        c.run_near("GPOOL.REPORT", "big", keys[0], "embed", "429", json_body(retry("5s")))
+        c.run_near("GPOOL.STATUS", "big")
+        c.run("GPOOL.DEBUG", "CLOCK", day + 10)
+        c.run_near("GPOOL.REPORT", "big", keys[0], "embed", "503")
+        c.run("GPOOL.RESTORE", "big", keys[0])
+        c.run("GPOOL.DEBUG", "CLOCK", day)
     c.run("GPOOL.REPORT", "big", keys[0], "embed", "200",
           expect=("array", (("bulk", b"ok"), ("int", 0), ("int", 0))))
 
