@@ -80,8 +80,8 @@ pub struct Config {
     pub chunk_size: usize,
 }
 
-/// Every variable of the table above.
-const VARIABLES: [&str; 13] = [
+/// Every variable [`Config::from_env`] reads (the table above).
+pub const VARIABLES: [&str; 13] = [
     "REDIS_URL",
     "GPOOL_POOL",
     "GEMINI_EMBED_KEY_POOL",

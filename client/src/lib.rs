@@ -66,7 +66,7 @@ mod shared_pool;
 pub use api_key::{fingerprint, ApiKey};
 pub use backoff::Backoff;
 pub use client::{Client, Stats, EMBED, GENERATE};
-pub use config::{Config, GEMINI_API_BASE, OPENROUTER_API_BASE, OPENROUTER_ONLY};
+pub use config::{Config, GEMINI_API_BASE, OPENROUTER_API_BASE, OPENROUTER_ONLY, VARIABLES};
 pub use engine::{Command, Engine, LUA_LIBRARY};
 pub use error::{CallError, Error, Fatal, Stage, StageFailure, StageFailures, Transient};
 pub use gemini::EmbedOptions;

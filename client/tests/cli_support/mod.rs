@@ -43,24 +43,9 @@ pub fn fp(n: u32) -> String {
 pub const PAID: &str = "test-key-cli-paid-ccccdddd-0001";
 pub const OPENROUTER: &str = "test-key-cli-openrouter-eeeeffff-0001";
 
-/// Settings the binary must not inherit from the machine that runs the tests.
-const CLEARED: [&str; 15] = [
-    "REDIS_URL",
-    "GPOOL_POOL",
-    "GEMINI_EMBED_KEY_POOL",
-    "GEMINI_EMBED_PAID_KEY",
-    "OPENROUTER_API_KEY",
-    "API_KEY",
-    "GEMINI_API_BASE",
-    "OPENROUTER_API_BASE",
-    "PAID_KEY_FALLBACK_THRESHOLD",
-    "OPENROUTER_EMBED_MAX_ATTEMPTS",
-    "OPENROUTER_EMBED_RETRY_BASE_DELAY",
-    "OPENROUTER_EMBED_RETRY_MAX_DELAY",
-    "GEMINI_EMBED_MAX_COOLDOWN_WAIT",
-    "RUST_LOG",
-    "NO_COLOR",
-];
+/// Settings the binary must not inherit from the machine that runs the tests, besides the
+/// client's own (`gpool_client::VARIABLES`).
+const CLEARED_TOO: [&str; 2] = ["RUST_LOG", "NO_COLOR"];
 
 /// The `gpool` binary with a clean environment and the given settings.
 #[derive(Clone, Debug, Default)]
@@ -108,7 +93,7 @@ impl Gpool {
     /// The command, ready to run.
     pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_gpool"));
-        for name in CLEARED {
+        for name in gpool_client::VARIABLES.iter().chain(&CLEARED_TOO) {
             cmd.env_remove(name);
         }
         for (name, value) in &self.envs {
