@@ -4,6 +4,7 @@
 //! AOF receive `ZADD`, `HSET`, `PEXPIREAT` and the like, never a `GPOOL.*` command: this is
 //! the one place where changes are replicated.
 
+use std::cell::Cell;
 use std::ffi::{c_void, CStr};
 use std::os::raw::{c_char, c_int};
 use std::ptr;
@@ -13,6 +14,22 @@ use redis_module::{raw, Context, RedisString};
 use crate::clock;
 use crate::error::PoolError;
 use crate::names::KeyName;
+
+thread_local! {
+    /// Whether the running command has written (and so replicated) anything. Commands run
+    /// on Redis's main thread, one at a time.
+    static WROTE: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Forgets the writes of the command before; called as each command starts.
+pub fn begin_command() {
+    WROTE.with(|w| w.set(false));
+}
+
+/// Whether the command running now has written anything so far.
+pub fn command_wrote() -> bool {
+    WROTE.with(Cell::get)
+}
 
 /// What a key is opened for.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -108,6 +125,7 @@ impl<'c> Key<'c> {
     /// Replicates `command` on this key with up to three more arguments, reusing the strings
     /// already made.
     fn replicate(&self, command: &CStr, args: &[&RedisString]) {
+        WROTE.with(|w| w.set(true));
         let mut argv = [ptr::null_mut(); 4];
         argv[0] = self.name.inner;
         for (slot, arg) in argv[1..].iter_mut().zip(args) {

@@ -94,6 +94,6 @@ redis_module! {
         ["gpool.pinned", |c, a| guarded("gpool.pinned", c, a, commands::pinned::run),
             "readonly fast", 1, 1, 1, ""],
         ["gpool.debug", |c, a| guarded("gpool.debug", c, a, commands::debug::run),
-            "", 0, 0, 0, ""],
+            "admin", 0, 0, 0, ""],
     ],
 }

@@ -35,7 +35,12 @@ pub fn guarded(
     args: Vec<RedisString>,
     run: Handler,
 ) -> RedisResult {
-    match catch_unwind(AssertUnwindSafe(|| run(ctx, &args))) {
+    crate::keyspace::begin_command();
+    let outcome = catch_unwind(AssertUnwindSafe(|| run(ctx, &args)));
+    if let (true, Some(pool)) = (crate::keyspace::command_wrote(), args.get(1)) {
+        signal_pool_changed(ctx, pool);
+    }
+    match outcome {
         Ok(Ok(value)) => Ok(value),
         Ok(Err(refusal)) => Err(RedisError::String(refusal.to_string())),
         Err(_) => Err(RedisError::String(PoolError::Internal(name).to_string())),
@@ -110,6 +115,19 @@ pub fn declare_arities(ctx: &Context) -> Vec<String> {
         }
     }
     failed
+}
+
+/// Tells Redis that the pool named `pool`, the command's declared key, has changed: a
+/// client that WATCHes the pool's name, or caches replies about it through CLIENT TRACKING,
+/// hears of the change. Redis itself signals only the gpool:{<pool>}:* keys written, which
+/// no client reads through a GPOOL command.
+fn signal_pool_changed(ctx: &Context, pool: &RedisString) {
+    // SAFETY: the context is the running command's and the name one of its arguments.
+    unsafe {
+        if let Some(signal) = raw::RedisModule_SignalModifiedKey {
+            signal(ctx.ctx, pool.inner);
+        }
+    }
 }
 
 /// Checks that a command got between `min` and `max` arguments, its name included.
