@@ -1298,7 +1298,8 @@ end
 -- The commands ----------------------------------------------------------------------------
 
 --[[
-  gpool_add: appends API keys to the pool's ring, in argument order.
+  gpool_add: appends API keys to the pool's ring, in argument order, at positions after
+  every position the pool has used (meta's seq, and the highest in the ring or disabled).
     KEYS[1]  pool name
     ARGV     one or more API keys
   Reply: integer, how many keys were new to the pool (neither in the ring nor disabled).
@@ -1323,7 +1324,20 @@ local function gpool_add(keys, argv)
     return refuse(WRONGTYPE)
   end
 
+  -- New positions follow both `seq` and the highest position the pool holds (in the ring
+  -- or disabled, which RESTORE returns to): a `meta` hash lost on its own (evicted under an
+  -- allkeys-* policy, deleted by hand) must not hand positions out again.
   local seq = stored_integer(rcall('HGET', meta_key, 'seq'))
+  for _, set in ipairs({ ring_key, disabled_key }) do
+    local highest = rcall('ZREVRANGEBYSCORE', set, '(+inf', '-inf', 'WITHSCORES', 'LIMIT',
+      '0', '1')
+    if highest[1] then
+      local pos = floor(tonumber(highest[2]))
+      if pos > seq then
+        seq = pos
+      end
+    end
+  end
   local added = 0
   for i = 2, #args do
     local key = args[i]

@@ -89,6 +89,13 @@ impl Ring for RingSet<'_, '_> {
     }
 }
 
+/// The highest finite score of a sorted set of positions (the ring, or the disabled set),
+/// rounded down to a whole position; None when the set is empty.
+pub fn highest_position(set: &Key) -> Option<i64> {
+    set.zlast_below(f64::INFINITY)
+        .map(|(_, score)| score.floor() as i64)
+}
+
 /// A class's skip sorted set, read and written as `Runs`. Every run written resets the
 /// key's time to live to the end of the quota day.
 pub struct SkipSet<'k, 'c> {

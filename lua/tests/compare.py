@@ -10,8 +10,9 @@ gpool:* key, its type, value and time to live.
 
 A fixed scenario covers every command and every error text, over RESP2 and RESP3; another
 plants what only a hand-edited pool holds (keys of every other type, odd stored numbers,
-runs out of step); then random operations (with the clock moved across days and
-daylight-saving changes) check rotation, runs and expiry against each other.
+runs out of step); another loses the `meta` hash while the ring stays; then random
+operations (with the clock moved across days and daylight-saving changes) check rotation,
+runs and expiry against each other.
 
 Usage: python3 compare.py <libgpool.so> [<rounds of random operations>]
 (GPOOL_CASES: the folder of shared provider answers, shared/cases/provider-errors beside the
@@ -760,6 +761,47 @@ def odd_state(c):
     c.run("GPOOL.STATUS", "o")
 
 
+def lost_meta(c):
+    """ADD after the `meta` hash is lost on its own (evicted under an allkeys-* policy,
+    deleted by hand) while the ring stays: new keys take positions after the highest the
+    pool holds, in the ring or disabled, so positions never repeat and every key is served."""
+    c.run("GPOOL.DEBUG", "CLOCK", 1773561600)
+    keys = ["test-key-%04d" % i for i in range(1, 8)]
+    c.run("GPOOL.ADD", "m", *keys[:3], expect=("int", 3))
+    c.raw("DEL", "gpool:{m}:meta")
+    c.run("GPOOL.ADD", "m", *keys[3:5], expect=("int", 2))
+    for key in keys[:5] + keys[:1]:
+        c.run("GPOOL.NEXT", "m", "embed", expect=("bulk", key.encode()))
+    c.run("GPOOL.STATUS", "m")
+    # A disabled key holds the highest position: RESTORE returns it there, so no new key
+    # may take it.
+    c.run("GPOOL.REPORT", "m", keys[4], "embed", "401")
+    c.raw("DEL", "gpool:{m}:meta")
+    c.run("GPOOL.ADD", "m", keys[5], expect=("int", 1))
+    c.run("GPOOL.RESTORE", "m", keys[4], expect=("int", 1))
+    for _ in range(7):
+        c.run("GPOOL.NEXT", "m", "embed")
+    # A counter behind the ring is passed over; one ahead of it still decides.
+    c.raw("HSET", "gpool:{m}:meta", "seq", "2")
+    c.run("GPOOL.ADD", "m", keys[6], expect=("int", 1))
+    c.raw("HSET", "gpool:{m}:meta", "seq", "20")
+    c.run("GPOOL.ADD", "m", "test-key-0008", expect=("int", 1))
+    # Scores a hand-edited ring may hold: not whole, or infinite (never a position).
+    c.raw("ZADD", "gpool:{m}:ring", "30.5", "test-key-half")
+    c.raw("ZADD", "gpool:{m}:ring", "+inf", "test-key-inf")
+    c.raw("DEL", "gpool:{m}:meta")
+    c.run("GPOOL.ADD", "m", "test-key-0009", expect=("int", 1))
+    c.raw("ZREM", "gpool:{m}:ring", "test-key-inf")
+    for _ in range(4):
+        c.run("GPOOL.NEXT", "m", "embed")
+    # An emptied ring with its counter lost: positions start again.
+    c.run("GPOOL.ADD", "e", *keys[:3])
+    c.run("GPOOL.REMOVE", "e", *keys[:3], expect=("int", 3))
+    c.raw("DEL", "gpool:{e}:meta")
+    c.run("GPOOL.ADD", "e", *keys[3:5], expect=("int", 2))
+    c.run("GPOOL.NEXT", "e", "embed", expect=("bulk", keys[3].encode()))
+
+
 def large_counts(c):
     """Counts at and near the largest 64-bit integer, where the module's counts stop. The
     library keeps them exactly (HINCRBY), so the stored keys must match byte for byte, but
@@ -974,6 +1016,8 @@ def main():
         (["debug-clock", "yes"], False, classification),
         (["debug-clock", "yes"], False, odd_state),
         (["debug-clock", "yes"], False, large_counts),
+        (["debug-clock", "yes"], False, lost_meta),
+        (["debug-clock", "yes"], True, lost_meta),
         (["debug-clock", "yes"], True, large_counts),
         (["timezone", "Europe/Berlin", "debug-clock", "yes"], False, scenario),
         (["debug-clock", "yes"], False, lambda c: random_operations(c, rounds, 1)),

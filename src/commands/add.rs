@@ -7,10 +7,11 @@ use crate::arguments;
 use crate::error::PoolError;
 use crate::keyspace::{Access, Key, Kind};
 use crate::names::PoolKeys;
+use crate::pool::highest_position;
 
 /// Appends each key not yet in the pool (in the ring or disabled) to the ring, in argument
-/// order. Replies with how
-/// many were added.
+/// order, at positions after every position the pool has used. Replies with how many were
+/// added.
 pub fn run(ctx: &Context, args: &[RedisString]) -> Result<RedisValue, PoolError> {
     arity(args, 3, usize::MAX, "gpool.add")?;
 
@@ -25,8 +26,16 @@ pub fn run(ctx: &Context, args: &[RedisString]) -> Result<RedisValue, PoolError>
     let meta = Key::open(ctx, &names.meta(), Access::Write);
     meta.expect(Kind::Hash)?;
 
+    // New positions follow both `seq` and the highest position the pool holds (in the ring
+    // or disabled, which RESTORE returns to): a `meta` hash lost on its own (evicted under an
+    // allkeys-* policy, deleted by hand) must not hand positions out again.
     let seq_field = meta.string(b"seq");
     let mut seq = meta.hget_integer(&seq_field);
+    for set in [&ring, &disabled] {
+        if let Some(highest) = highest_position(set) {
+            seq = seq.max(highest);
+        }
+    }
     let mut added = 0;
     for key in keys {
         if ring.zscore(key).is_none() && disabled.zscore(key).is_none() {
