@@ -598,9 +598,10 @@ end
 --
 -- Every redis.call costs about a microsecond, so the busiest commands (NEXT, REPORT ok and
 -- transient, SPEND) check types without TYPE: each key is read with a command that fails
--- on a key of another type (through redis.pcall, answered with the module's WRONGTYPE
--- text), a key they do not read is checked by one that does (ZCARD, HLEN), and all of it
--- happens before the first write. A change to them must keep every read ahead of every
+-- on a key of another type (through redis.pcall, answered with the error Redis gave: for a
+-- wrong type, the module's WRONGTYPE text; Redis's ACL error where the caller may not touch
+-- the key), a key they do not read is checked by one that does (ZCARD, HLEN), and all of
+-- it happens before the first write. A change to them must keep every read ahead of every
 -- write. When cooldowns need work first, they take the general way: TYPE, then prepare.
 
 -- Redis lets a library's top level reach nothing but `redis.register_function` and
@@ -974,13 +975,13 @@ local function run_containing(skip, pos)
     'LIMIT', '0', '1'), pos)
 end
 
--- run_containing through redis.pcall, for reading before any write: false (and no second
--- value) when the skip key holds another type.
+-- run_containing through redis.pcall, for reading before any write: false and the error
+-- Redis gave (WRONGTYPE when the skip key holds another type) when the read fails.
 local function run_checked(skip, pos)
   local found = redis.pcall('ZRANGEBYSCORE', skip, int_text(pos), '+inf', 'WITHSCORES',
     'LIMIT', '0', '1')
   if found.err then
-    return false
+    return false, found
   end
   return run_in(found, pos)
 end
@@ -1036,16 +1037,23 @@ end
 -- What marking the key at `pos` unavailable joins it with: the first position of the run
 -- that ends just before it, and the first and last of the run that starts just after it
 -- (nil where there is none). `containing` looks a run up: run_containing, or run_checked.
--- The fourth value says whether any run was looked up.
+-- The fourth value says whether any run was looked up. When a lookup of run_checked fails:
+-- false and the error reply.
 local function runs_beside(ring, skip, pos, containing)
-  local left_first, right_first, right_last
+  local left_first, left_last, right_first, right_last
   local prev = ring_before(ring, pos)
   if prev then
-    left_first = containing(skip, prev)
+    left_first, left_last = containing(skip, prev)
+    if left_first == false then
+      return false, left_last
+    end
   end
   local nxt = ring_after(ring, pos)
   if nxt then
     right_first, right_last = containing(skip, nxt)
+    if right_first == false then
+      return false, right_last
+    end
   end
   return left_first, right_first, right_last, prev ~= nil or nxt ~= nil
 end
@@ -1461,7 +1469,11 @@ end
 
 -- redis.pcall hands back a failed command's error as a table with `err`. The reads below
 -- test for it inline, by the kind of reply they otherwise get: an array's `err` is nil, and
--- so is a string's (strings index the string library); a number or false has none.
+-- so is a string's (strings index the string library); a number or false has none. A failed
+-- read is answered with that table as it is, an error reply with Redis's own text:
+-- WRONGTYPE for a key of another type (the module's text too), the ACL error when the
+-- caller's key patterns do not cover the key (Redis 7.0: "ERR The user executing the script
+-- can't access ..."; NOPERM in later versions).
 
 -- A ring position as a score reply gives it, and its text as int_text writes it. Redis
 -- writes whole scores as plain decimals, which need no conversion.
@@ -1571,19 +1583,20 @@ local function gpool_next(keys, argv)
   -- (prepare) would change nothing.
   local cooling = redis.pcall('ZRANGE', prefix .. 'cooling:' .. class, '0', '0', 'WITHSCORES')
   if cooling.err then
-    return refuse(WRONGTYPE)
+    return cooling
   end
   if cooling[1] ~= nil
       and (floor(tonumber(cooling[2])) <= ms or redis.call('EXISTS', skip_key) == 0) then
     return next_with_cooldowns(pool, class, { ms = ms, day = day, ttl = ttl })
   end
   -- The spent set is not read on this path, but a bad one is refused all the same.
-  if type(redis.pcall('ZCARD', spent_key)) == 'table' then
-    return refuse(WRONGTYPE)
+  local spent = redis.pcall('ZCARD', spent_key)
+  if type(spent) == 'table' then
+    return spent
   end
   local cursor = redis.pcall('HGET', cursor_key, class)
   if cursor and cursor.err then
-    return refuse(WRONGTYPE)
+    return cursor
   end
   local from = '(0'
   if cursor and cursor:find('^%d+$') then
@@ -1591,7 +1604,7 @@ local function gpool_next(keys, argv)
   end
   local key, pos_text = next_checked(ring_key, skip_key, from)
   if key == false then
-    return refuse(WRONGTYPE)
+    return pos_text
   end
   if key == nil then
     -- The runs may not have been read (an empty ring), nor the usage hash.
@@ -1604,7 +1617,7 @@ local function gpool_next(keys, argv)
   -- not counted yet today is counted here, in one call instead of a read and a write.
   local added = redis.pcall('HSETNX', usage_key, key, '1')
   if type(added) == 'table' then
-    return refuse(WRONGTYPE)
+    return added
   end
 
   redis.call('HSET', cursor_key, class, pos_text)
@@ -1630,7 +1643,7 @@ local function spend_checked(pool, key, class, ms, day, ttl)
 
   local cooling = redis.pcall('ZRANGE', cooling_key, '0', '0', 'WITHSCORES')
   if cooling.err then
-    return refuse(WRONGTYPE)
+    return cooling
   end
   if cooling[1] ~= nil
       and (floor(tonumber(cooling[2])) <= ms or redis.call('EXISTS', skip_key) == 0) then
@@ -1638,26 +1651,27 @@ local function spend_checked(pool, key, class, ms, day, ttl)
   end
   local score = redis.pcall('ZSCORE', ring_key, key)
   if score and score.err then
-    return refuse(WRONGTYPE)
+    return score
   end
   local in_ring = score ~= false
   if in_ring then
-    if type(redis.pcall('ZCARD', disabled_key)) == 'table' then
-      return refuse(WRONGTYPE)
+    local disabled = redis.pcall('ZCARD', disabled_key)
+    if type(disabled) == 'table' then
+      return disabled
     end
   else
     score = redis.pcall('ZSCORE', disabled_key, key)
     if score and score.err then
-      return refuse(WRONGTYPE)
+      return score
     end
   end
   local known = redis.pcall('HGET', cursor_key, class)
   if known and known.err then
-    return refuse(WRONGTYPE)
+    return known
   end
   local spent = redis.pcall('ZSCORE', spent_key, key)
   if spent and spent.err then
-    return refuse(WRONGTYPE)
+    return spent
   end
   -- The runs change only for a key newly spent, in the ring and not cooling (whose runs
   -- already hold it); otherwise they are only checked.
@@ -1671,12 +1685,15 @@ local function spend_checked(pool, key, class, ms, day, ttl)
   if joins then
     left_first, right_first, right_last, runs_read =
       runs_beside(ring_key, skip_key, pos, run_checked)
-    if left_first == false or right_first == false then
-      return refuse(WRONGTYPE)
+    if left_first == false then
+      return right_first
     end
   end
-  if not runs_read and type(redis.pcall('ZCARD', skip_key)) == 'table' then
-    return refuse(WRONGTYPE)
+  if not runs_read then
+    local runs = redis.pcall('ZCARD', skip_key)
+    if type(runs) == 'table' then
+      return runs
+    end
   end
   if not score then
     return not_in_pool_error(key, pool)
@@ -2025,7 +2042,7 @@ local function report_without_penalty(pool, key, class, outcome, ms, day)
 
   local cooling = redis.pcall('ZRANGE', prefix .. 'cooling:' .. class, '0', '0', 'WITHSCORES')
   if cooling.err then
-    return refuse(WRONGTYPE)
+    return cooling
   end
   if cooling[1] ~= nil
       and (floor(tonumber(cooling[2])) <= ms or redis.call('EXISTS', skip_key) == 0) then
@@ -2033,31 +2050,37 @@ local function report_without_penalty(pool, key, class, outcome, ms, day)
   end
   local in_ring = redis.pcall('ZSCORE', ring_key, key)
   if in_ring and in_ring.err then
-    return refuse(WRONGTYPE)
+    return in_ring
   end
   local in_pool = in_ring
   if in_ring then
-    if type(redis.pcall('ZCARD', disabled_key)) == 'table' then
-      return refuse(WRONGTYPE)
+    local disabled = redis.pcall('ZCARD', disabled_key)
+    if type(disabled) == 'table' then
+      return disabled
     end
   else
     in_pool = redis.pcall('ZSCORE', disabled_key, key)
     if in_pool and in_pool.err then
-      return refuse(WRONGTYPE)
+      return in_pool
     end
   end
   local known = redis.pcall('HGET', cursor_key, class)
   if known and known.err then
-    return refuse(WRONGTYPE)
+    return known
   end
   local streak = redis.pcall('HGET', streak_key, class)
   if streak and streak.err then
-    return refuse(WRONGTYPE)
+    return streak
   end
-  if type(redis.pcall('HLEN', prefix .. 'projects')) == 'table'
-      or type(redis.pcall('ZCARD', prefix .. 'spent:' .. class .. ':' .. day)) == 'table'
-      or type(redis.pcall('ZCARD', skip_key)) == 'table' then
-    return refuse(WRONGTYPE)
+  local checked = redis.pcall('HLEN', prefix .. 'projects')
+  if type(checked) ~= 'table' then
+    checked = redis.pcall('ZCARD', prefix .. 'spent:' .. class .. ':' .. day)
+  end
+  if type(checked) ~= 'table' then
+    checked = redis.pcall('ZCARD', skip_key)
+  end
+  if type(checked) == 'table' then
+    return checked
   end
   if not in_pool then
     return not_in_pool_error(key, pool)

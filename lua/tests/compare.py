@@ -10,9 +10,11 @@ gpool:* key, its type, value and time to live.
 
 A fixed scenario covers every command and every error text, over RESP2 and RESP3; another
 plants what only a hand-edited pool holds (keys of every other type, odd stored numbers,
-runs out of step); another loses the `meta` hash while the ring stays; then random
-operations (with the clock moved across days and daylight-saving changes) check rotation,
-runs and expiry against each other.
+runs out of step); another loses the `meta` hash while the ring stays; another calls as a
+user whose ACL does not cover the pool's keys (the library must answer Redis's ACL error,
+not WRONGTYPE; the module, which opens keys without ACL checks, is shown, not compared);
+then random operations (with the clock moved across days and daylight-saving changes)
+check rotation, runs and expiry against each other.
 
 Usage: python3 compare.py <libgpool.so> [<rounds of random operations>]
 (GPOOL_CASES: the folder of shared provider answers, shared/cases/provider-errors beside the
@@ -802,6 +804,45 @@ def lost_meta(c):
     c.run("GPOOL.NEXT", "e", "embed", expect=("bulk", keys[3].encode()))
 
 
+def acl_denial(c):
+    """A user whose key patterns do not cover gpool:{<pool>}:* (here `~a`, the pool name
+    alone, which FCALL checks as its key). The library's reads go through redis.pcall and
+    must answer the error Redis gives for the denied key, never WRONGTYPE: the reply must
+    equal what a script of that user gets for the same read. The module opens its keys
+    without ACL checks, so it may well serve the user: its reply is shown, not compared."""
+    c.raw("ACL", "SETUSER", "limited", "on", "nopass", "~a", "+@all")
+    c.run("GPOOL.DEBUG", "CLOCK", 1773561600)
+    c.run("GPOOL.ADD", "a", "test-key-0001", "test-key-0002", expect=("int", 2))
+    module = Connection(c.servers[0].port, c.resp3)
+    lua = Connection(c.servers[1].port, c.resp3)
+    for conn in (module, lua):
+        conn.call("AUTH", "limited", "any")
+    denied = lua.call("EVAL", "return redis.pcall('ZRANGE', ARGV[1], '0', '0')", "0",
+                      "gpool:{a}:cooling:embed")
+    where = "[acl ~a]"
+    if denied[0] != "error" or denied == WRONGTYPE or not (
+            denied[1].startswith("NOPERM") or "can't access" in denied[1]):
+        c.fail("%s a script's denied read: %r" % (where, denied))
+        return
+    before = dump(c.lua)
+    for words in [["GPOOL.NEXT", "a", "embed"],
+                  ["GPOOL.SPEND", "a", "test-key-0001", "embed"],
+                  ["GPOOL.REPORT", "a", "test-key-0001", "embed", "200"]]:
+        got = lua.call(*as_fcall(words))
+        if got == denied:
+            c.passed += 1
+        else:
+            c.fail("%s %s:\n  lua:    %r\n  wanted: %r" % (where, " ".join(words), got, denied))
+        print("note: %s %s: the module, which opens keys without ACL checks, replies %r"
+              % (where, " ".join(words), module.call(*words)))
+    # The library wrote nothing for the denied user. (The module may have: its keys are
+    # not compared from here on.)
+    if dump(c.lua) == before:
+        c.passed += 1
+    else:
+        c.fail("%s the library's keys changed: %r" % (where, dump(c.lua)))
+
+
 def large_counts(c):
     """Counts at and near the largest 64-bit integer, where the module's counts stop. The
     library keeps them exactly (HINCRBY), so the stored keys must match byte for byte, but
@@ -1018,6 +1059,8 @@ def main():
         (["debug-clock", "yes"], False, large_counts),
         (["debug-clock", "yes"], False, lost_meta),
         (["debug-clock", "yes"], True, lost_meta),
+        (["debug-clock", "yes"], False, acl_denial),
+        (["debug-clock", "yes"], True, acl_denial),
         (["debug-clock", "yes"], True, large_counts),
         (["timezone", "Europe/Berlin", "debug-clock", "yes"], False, scenario),
         (["debug-clock", "yes"], False, lambda c: random_operations(c, rounds, 1)),
