@@ -1,7 +1,8 @@
 //! Argument counts: every command declares its count to Redis at load, so a call with a
 //! count Redis can tell is wrong is refused before it runs (inside MULTI, when it is
 //! queued, which makes EXEC discard the transaction), with the same text the command gives
-//! for a count only it can tell is wrong (above the most it takes).
+//! for a count only it can tell is wrong (above the most it takes). The pool's name is the
+//! key of every command but GPOOL.DEBUG, declared read-only for the commands that only read.
 
 mod common;
 
@@ -178,4 +179,36 @@ fn exec_error(con: &mut Connection) -> String {
         },
         Ok(other) => panic!("EXEC gave {other:?}"),
     }
+}
+
+#[test]
+fn a_user_who_may_only_read_the_pool_runs_the_read_only_commands_alone() {
+    let (server, mut con) = pool_server();
+    call(
+        &mut con,
+        &["ACL", "SETUSER", "reader", "on", ">pw", "+@all", "%R~p"],
+    )
+    .unwrap();
+    let mut reader = server.conn();
+    assert_eq!(
+        call(&mut reader, &["AUTH", "reader", "pw"]).unwrap(),
+        Value::Okay
+    );
+    for read in [
+        &["GPOOL.STATUS", "p"][..],
+        &["GPOOL.USAGE", "p"],
+        &["GPOOL.PINNED", "p", "flag"],
+    ] {
+        assert!(call(&mut reader, read).is_ok(), "{read:?}");
+    }
+    let before = dump(&mut con).unwrap();
+    for write in [
+        &["GPOOL.NEXT", "p", "embed"][..],
+        &["GPOOL.SPEND", "p", "test-key-0001", "embed"],
+        &["GPOOL.PIN", "p", "flag", "60"],
+    ] {
+        let refused = call(&mut reader, write).unwrap_err();
+        assert!(refused.starts_with("NOPERM"), "{write:?}: {refused}");
+    }
+    assert_eq!(dump(&mut con).unwrap(), before);
 }

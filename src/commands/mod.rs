@@ -88,14 +88,14 @@ pub fn declare_arities(ctx: &Context) -> Vec<String> {
     let mut failed = Vec::new();
     for (name, arity) in ARITIES {
         // SAFETY: the context is the loading module's; the name is a C string that lives
-        // as long as the module. The info and its version live across the call, which
-        // copies what it keeps; every pointer left null means "not given", and the key
-        // positions given at creation stay as they are.
+        // as long as the module. The info, its version and its key specs live across the
+        // call, which copies what it keeps; every pointer left null means "not given".
         let declared = unsafe {
             let command = get_command(ctx.ctx, name.as_ptr());
             if command.is_null() {
                 false
             } else {
+                let mut specs = key_specs(name);
                 let info = raw::RedisModuleCommandInfo {
                     version: &version,
                     summary: ptr::null(),
@@ -104,7 +104,9 @@ pub fn declare_arities(ctx: &Context) -> Vec<String> {
                     history: ptr::null_mut(),
                     tips: ptr::null(),
                     arity,
-                    key_specs: ptr::null_mut(),
+                    key_specs: specs
+                        .as_mut()
+                        .map_or(ptr::null_mut(), |specs| specs.as_mut_ptr()),
                     args: ptr::null_mut(),
                 };
                 set_info(command, &info) == raw::REDISMODULE_OK as c_int
@@ -115,6 +117,39 @@ pub fn declare_arities(ctx: &Context) -> Vec<String> {
         }
     }
     failed
+}
+
+/// The commands that only read: their key is declared read-only, so an ACL user whose
+/// pattern allows reading the pool's name (`%R~<pool>`) may run them.
+const READ_ONLY: [&CStr; 3] = [c"gpool.usage", c"gpool.status", c"gpool.pinned"];
+
+/// The key spec of command `name`, ended by the empty spec Redis expects: its key is the
+/// pool's name, the first argument, read and written (or only read, for `READ_ONLY`). None
+/// for GPOOL.DEBUG, which takes no key.
+fn key_specs(name: &CStr) -> Option<[raw::RedisModuleCommandKeySpec; 2]> {
+    if name == c"gpool.debug" {
+        return None;
+    }
+    let flags = if READ_ONLY.contains(&name) {
+        raw::REDISMODULE_CMD_KEY_RO | raw::REDISMODULE_CMD_KEY_ACCESS
+    } else {
+        raw::REDISMODULE_CMD_KEY_RW
+            | raw::REDISMODULE_CMD_KEY_ACCESS
+            | raw::REDISMODULE_CMD_KEY_UPDATE
+    };
+    // SAFETY: a key spec of zeros is the "end of specs" entry: null notes, no flags, and
+    // search types 0, which mean "none".
+    let mut specs: [raw::RedisModuleCommandKeySpec; 2] = unsafe { std::mem::zeroed() };
+    specs[0].flags = u64::from(flags);
+    specs[0].begin_search_type = raw::RedisModuleKeySpecBeginSearchType_REDISMODULE_KSPEC_BS_INDEX;
+    specs[0].bs.index.pos = 1;
+    specs[0].find_keys_type = raw::RedisModuleKeySpecFindKeysType_REDISMODULE_KSPEC_FK_RANGE;
+    specs[0].fk.range = raw::RedisModuleCommandKeySpec__bindgen_ty_2__bindgen_ty_1 {
+        lastkey: 0,
+        keystep: 1,
+        limit: 0,
+    };
+    Some(specs)
 }
 
 /// Tells Redis that the pool named `pool`, the command's declared key, has changed: a
