@@ -1467,6 +1467,43 @@ local function next_with_cooldowns(pool, class, clock)
   return key
 end
 
+-- The fast paths of NEXT, SPEND and REPORT read the class's earliest cooldown first:
+-- with none due and the day's runs in place, bringing the runs up to date (prepare) would
+-- change nothing. Returns the cooling set's first entry (as ZRANGE WITHSCORES gives it) and
+-- whether cooldowns need that work first; or the failed read's error as the first value.
+local function cooldowns_checked(cooling_key, skip_key, ms)
+  local cooling = redis.pcall('ZRANGE', cooling_key, '0', '0', 'WITHSCORES')
+  if cooling.err then
+    return cooling
+  end
+  local due = cooling[1] ~= nil
+    and (floor(tonumber(cooling[2])) <= ms or redis.call('EXISTS', skip_key) == 0)
+  return cooling, due
+end
+
+-- Where `key` is, read before any write: its score (its ring position, or the position a
+-- disabled key keeps; false when the pool does not hold it) and whether it is in the ring.
+-- The disabled set is read even for a key in the ring, so that one of another type fails
+-- here. A failed read gives nil, nil and its error.
+local function located_checked(ring_key, disabled_key, key)
+  local score = redis.pcall('ZSCORE', ring_key, key)
+  if score and score.err then
+    return nil, nil, score
+  end
+  if score then
+    local disabled = redis.pcall('ZCARD', disabled_key)
+    if type(disabled) == 'table' then
+      return nil, nil, disabled
+    end
+    return score, true
+  end
+  score = redis.pcall('ZSCORE', disabled_key, key)
+  if score and score.err then
+    return nil, nil, score
+  end
+  return score, false
+end
+
 -- redis.pcall hands back a failed command's error as a table with `err`. The reads below
 -- test for it inline, by the kind of reply they otherwise get: an array's `err` is nil, and
 -- so is a string's (strings index the string library); a number or false has none. A failed
@@ -1579,14 +1616,11 @@ local function gpool_next(keys, argv)
   local spent_key = prefix .. 'spent:' .. class .. ':' .. day
   local skip_key = prefix .. 'skip:' .. class .. ':' .. day
 
-  -- Cooldowns: with none due and the day's runs in place, bringing the runs up to date
-  -- (prepare) would change nothing.
-  local cooling = redis.pcall('ZRANGE', prefix .. 'cooling:' .. class, '0', '0', 'WITHSCORES')
+  local cooling, due = cooldowns_checked(prefix .. 'cooling:' .. class, skip_key, ms)
   if cooling.err then
     return cooling
   end
-  if cooling[1] ~= nil
-      and (floor(tonumber(cooling[2])) <= ms or redis.call('EXISTS', skip_key) == 0) then
+  if due then
     return next_with_cooldowns(pool, class, { ms = ms, day = day, ttl = ttl })
   end
   -- The spent set is not read on this path, but a bad one is refused all the same.
@@ -1641,29 +1675,16 @@ local function spend_checked(pool, key, class, ms, day, ttl)
   local spent_key = prefix .. 'spent:' .. class .. ':' .. day
   local skip_key = prefix .. 'skip:' .. class .. ':' .. day
 
-  local cooling = redis.pcall('ZRANGE', cooling_key, '0', '0', 'WITHSCORES')
+  local cooling, due = cooldowns_checked(cooling_key, skip_key, ms)
   if cooling.err then
     return cooling
   end
-  if cooling[1] ~= nil
-      and (floor(tonumber(cooling[2])) <= ms or redis.call('EXISTS', skip_key) == 0) then
+  if due then
     return nil
   end
-  local score = redis.pcall('ZSCORE', ring_key, key)
-  if score and score.err then
-    return score
-  end
-  local in_ring = score ~= false
-  if in_ring then
-    local disabled = redis.pcall('ZCARD', disabled_key)
-    if type(disabled) == 'table' then
-      return disabled
-    end
-  else
-    score = redis.pcall('ZSCORE', disabled_key, key)
-    if score and score.err then
-      return score
-    end
+  local score, in_ring, failed = located_checked(ring_key, disabled_key, key)
+  if failed then
+    return failed
   end
   local known = redis.pcall('HGET', cursor_key, class)
   if known and known.err then
@@ -2040,29 +2061,16 @@ local function report_without_penalty(pool, key, class, outcome, ms, day)
   local cursor_key, streak_key = prefix .. 'cursor', prefix .. 'streak'
   local skip_key = prefix .. 'skip:' .. class .. ':' .. day
 
-  local cooling = redis.pcall('ZRANGE', prefix .. 'cooling:' .. class, '0', '0', 'WITHSCORES')
+  local cooling, due = cooldowns_checked(prefix .. 'cooling:' .. class, skip_key, ms)
   if cooling.err then
     return cooling
   end
-  if cooling[1] ~= nil
-      and (floor(tonumber(cooling[2])) <= ms or redis.call('EXISTS', skip_key) == 0) then
+  if due then
     return nil
   end
-  local in_ring = redis.pcall('ZSCORE', ring_key, key)
-  if in_ring and in_ring.err then
-    return in_ring
-  end
-  local in_pool = in_ring
-  if in_ring then
-    local disabled = redis.pcall('ZCARD', disabled_key)
-    if type(disabled) == 'table' then
-      return disabled
-    end
-  else
-    in_pool = redis.pcall('ZSCORE', disabled_key, key)
-    if in_pool and in_pool.err then
-      return in_pool
-    end
+  local in_pool, _, failed = located_checked(ring_key, disabled_key, key)
+  if failed then
+    return failed
   end
   local known = redis.pcall('HGET', cursor_key, class)
   if known and known.err then
