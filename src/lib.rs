@@ -35,11 +35,12 @@ fn on_load(ctx: &Context, args: &[RedisString]) -> Status {
     let options: Vec<String> = args.iter().map(|a| a.to_string_lossy()).collect();
     match config::Config::from_args(&options) {
         Ok(loaded) => {
-            let undeclared = commands::declare_arities(ctx);
+            let undeclared = commands::declare_command_info(ctx);
             if !undeclared.is_empty() {
                 ctx.log_warning(&format!(
-                    "gpool could not declare the argument counts of {}; those commands \
-                     refuse a wrong count when they run, not when MULTI queues them",
+                    "gpool could not declare the argument counts and key use of {}: those \
+                     commands refuse a wrong count when they run, not when MULTI queues them, \
+                     and ACL checks their key for writing",
                     undeclared.join(", ")
                 ));
             }

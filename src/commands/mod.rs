@@ -47,37 +47,51 @@ pub fn guarded(
     }
 }
 
-/// Every command's argument count, its name included, in the form of Redis's command table:
-/// a positive number is the exact count, a negative one the least. `declare_arities` gives
-/// them to Redis at load, so that Redis refuses a call with a count outside them before the
-/// command runs: inside MULTI at queue time, as it does its own commands. Each handler checks
-/// the same counts again with `arity`, and the most arguments, which Redis cannot be told.
-pub const ARITIES: [(&CStr, c_int); 14] = [
-    (c"gpool.add", -3),
-    (c"gpool.remove", -3),
-    (c"gpool.next", 3),
-    (c"gpool.spend", 4),
-    (c"gpool.restore", -3),
-    (c"gpool.record", -3),
-    (c"gpool.usage", -2),
-    (c"gpool.status", 2),
-    (c"gpool.report", -5),
-    (c"gpool.project", -4),
-    (c"gpool.pin", 4),
-    (c"gpool.unpin", 3),
-    (c"gpool.pinned", 3),
-    (c"gpool.debug", 3),
+/// How a command uses its key, the pool's name (argument 1).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum KeyUse {
+    /// It takes no key (GPOOL.DEBUG).
+    None,
+    /// It only reads the pool: an ACL user allowed to read the name (`%R~<pool>`) may run it.
+    Read,
+    /// It reads and writes the pool.
+    ReadWrite,
+}
+
+/// What `declare_command_info` tells Redis of each command: its argument count, its name
+/// included, in the form of Redis's command table (a positive number is the exact count, a
+/// negative one the least), and how it uses its key. Redis then refuses a call with a count
+/// outside it before the command runs (inside MULTI at queue time, as it does its own
+/// commands), and checks ACL key patterns for reading or writing as the key use says. Each
+/// handler checks the same counts again with `arity`, and the most arguments, which Redis
+/// cannot be told.
+pub const COMMAND_INFO: [(&CStr, c_int, KeyUse); 14] = [
+    (c"gpool.add", -3, KeyUse::ReadWrite),
+    (c"gpool.remove", -3, KeyUse::ReadWrite),
+    (c"gpool.next", 3, KeyUse::ReadWrite),
+    (c"gpool.spend", 4, KeyUse::ReadWrite),
+    (c"gpool.restore", -3, KeyUse::ReadWrite),
+    (c"gpool.record", -3, KeyUse::ReadWrite),
+    (c"gpool.usage", -2, KeyUse::Read),
+    (c"gpool.status", 2, KeyUse::Read),
+    (c"gpool.report", -5, KeyUse::ReadWrite),
+    (c"gpool.project", -4, KeyUse::ReadWrite),
+    (c"gpool.pin", 4, KeyUse::ReadWrite),
+    (c"gpool.unpin", 3, KeyUse::ReadWrite),
+    (c"gpool.pinned", 3, KeyUse::Read),
+    (c"gpool.debug", 3, KeyUse::None),
 ];
 
-/// Declares `ARITIES` to Redis (RedisModule_SetCommandInfo, Redis 7.0 and later); called
-/// while the module loads, after its commands exist. Returns the commands it could not
-/// declare, with why; their handlers still refuse a wrong count, only later inside MULTI.
-pub fn declare_arities(ctx: &Context) -> Vec<String> {
+/// Declares `COMMAND_INFO` to Redis (RedisModule_SetCommandInfo, Redis 7.0 and later);
+/// called while the module loads, after its commands exist. Returns the commands it could
+/// not declare; their handlers still refuse a wrong count, only later inside MULTI, and
+/// their key keeps the read-write flags Redis gives every module command.
+pub fn declare_command_info(ctx: &Context) -> Vec<String> {
     // SAFETY: both functions are looked up at load; a server without them leaves them None.
     let (Some(get_command), Some(set_info)) = (unsafe { raw::RedisModule_GetCommand }, unsafe {
         raw::RedisModule_SetCommandInfo
     }) else {
-        return vec!["this server cannot declare command arities".to_string()];
+        return vec!["every command (this server has no RedisModule_SetCommandInfo)".into()];
     };
     let version = raw::RedisModuleCommandInfoVersion {
         version: 1,
@@ -86,7 +100,7 @@ pub fn declare_arities(ctx: &Context) -> Vec<String> {
         sizeof_arg: std::mem::size_of::<raw::RedisModuleCommandArg>(),
     };
     let mut failed = Vec::new();
-    for (name, arity) in ARITIES {
+    for (name, arity, key_use) in COMMAND_INFO {
         // SAFETY: the context is the loading module's; the name is a C string that lives
         // as long as the module. The info, its version and its key specs live across the
         // call, which copies what it keeps; every pointer left null means "not given".
@@ -95,7 +109,7 @@ pub fn declare_arities(ctx: &Context) -> Vec<String> {
             if command.is_null() {
                 false
             } else {
-                let mut specs = key_specs(name);
+                let mut specs = key_specs(key_use);
                 let info = raw::RedisModuleCommandInfo {
                     version: &version,
                     summary: ptr::null(),
@@ -113,29 +127,23 @@ pub fn declare_arities(ctx: &Context) -> Vec<String> {
             }
         };
         if !declared {
-            failed.push(format!("{} (arity {arity})", name.to_string_lossy()));
+            failed.push(name.to_string_lossy().into_owned());
         }
     }
     failed
 }
 
-/// The commands that only read: their key is declared read-only, so an ACL user whose
-/// pattern allows reading the pool's name (`%R~<pool>`) may run them.
-const READ_ONLY: [&CStr; 3] = [c"gpool.usage", c"gpool.status", c"gpool.pinned"];
-
-/// The key spec of command `name`, ended by the empty spec Redis expects: its key is the
-/// pool's name, the first argument, read and written (or only read, for `READ_ONLY`). None
-/// for GPOOL.DEBUG, which takes no key.
-fn key_specs(name: &CStr) -> Option<[raw::RedisModuleCommandKeySpec; 2]> {
-    if name == c"gpool.debug" {
-        return None;
-    }
-    let flags = if READ_ONLY.contains(&name) {
-        raw::REDISMODULE_CMD_KEY_RO | raw::REDISMODULE_CMD_KEY_ACCESS
-    } else {
-        raw::REDISMODULE_CMD_KEY_RW
-            | raw::REDISMODULE_CMD_KEY_ACCESS
-            | raw::REDISMODULE_CMD_KEY_UPDATE
+/// The key specs of a command that uses its key as `key_use`, ended by the empty spec Redis
+/// expects: the key is the first argument. None for a command that takes no key.
+fn key_specs(key_use: KeyUse) -> Option<[raw::RedisModuleCommandKeySpec; 2]> {
+    let flags = match key_use {
+        KeyUse::None => return None,
+        KeyUse::Read => raw::REDISMODULE_CMD_KEY_RO | raw::REDISMODULE_CMD_KEY_ACCESS,
+        KeyUse::ReadWrite => {
+            raw::REDISMODULE_CMD_KEY_RW
+                | raw::REDISMODULE_CMD_KEY_ACCESS
+                | raw::REDISMODULE_CMD_KEY_UPDATE
+        }
     };
     // SAFETY: a key spec of zeros is the "end of specs" entry: null notes, no flags, and
     // search types 0, which mean "none".
